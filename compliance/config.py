@@ -1,0 +1,171 @@
+"""The repository config: `compliance.yaml` at the root, or `[tool.compliance]` in pyproject.toml.
+
+Strict: an unknown or mistyped key is an error that names the file and the key path, so a
+typo can never silently switch a check off.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import tomllib
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from compliance.errors import ConfigError, Problem
+from compliance.model import Severity
+
+CONFIG_FILENAMES = ("compliance.yaml", "compliance.yml")
+
+DataClass = Literal["public", "internal", "confidential", "pii", "payment"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServiceConfig(_Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    path: str = Field(min_length=1)
+    owner: str | None = None
+    description: str | None = None
+    data_classification: tuple[DataClass, ...] = ()
+
+    @field_validator("path")
+    @classmethod
+    def _relative_path(cls, value: str) -> str:
+        posix = value.replace("\\", "/").strip("/")
+        if value.startswith("/") or ".." in posix.split("/"):
+            raise ValueError("must be a path inside the repository")
+        return posix or "."
+
+
+class ScanConfig(_Strict):
+    advisory_db: str | None = None
+    exclude: tuple[str, ...] = ()
+    timeout_s: float = Field(default=900, gt=0)
+    fail_on: str = "high"
+    scanners: tuple[str, ...] | None = None
+
+    @field_validator("fail_on")
+    @classmethod
+    def _severity(cls, value: str) -> str:
+        return Severity.parse(value).value
+
+
+class RepoConfig(_Strict):
+    version: Literal[1] = 1
+    services: tuple[ServiceConfig, ...] = ()
+    scan: ScanConfig = ScanConfig()
+
+    @field_validator("services")
+    @classmethod
+    def _unique(cls, value: tuple[ServiceConfig, ...]) -> tuple[ServiceConfig, ...]:
+        seen: set[str] = set()
+        for service in value:
+            if service.name in seen:
+                raise ValueError(f"duplicate service name {service.name!r}")
+            seen.add(service.name)
+        return value
+
+
+def find_config(root: Path) -> Path | None:
+    """The config file that applies to `root`, if any."""
+    for name in CONFIG_FILENAMES:
+        candidate = root / name
+        if candidate.is_file():
+            return candidate
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+            return None
+        if isinstance(data.get("tool"), dict) and "compliance" in data["tool"]:
+            return pyproject
+    return None
+
+
+def load_config(root: Path, explicit: Path | None = None) -> tuple[RepoConfig, Path | None]:
+    """Load the repo config (explicit path, or discovered); defaults when there is none."""
+    path = explicit if explicit is not None else find_config(root)
+    if path is None:
+        return RepoConfig(), None
+    display = _display(path, root)
+    raw = _read_raw(path, display)
+    return parse_config(raw, display), path
+
+
+def parse_config(raw: Any, display: str) -> RepoConfig:
+    """Validate already-parsed data; every problem is reported with its key path."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError([Problem(display, "", "expected a mapping at the top level")])
+    try:
+        return RepoConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(validation_problems(exc, display)) from None
+
+
+def validation_problems(exc: ValidationError, display: str) -> list[Problem]:
+    """Turn pydantic's errors into one Problem per bad key, with a readable key path."""
+    problems = []
+    for error in exc.errors():
+        location = _key_path(error["loc"])
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        problems.append(Problem(display, location, message))
+    return problems
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _read_raw(path: Path, display: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError([Problem(display, "", "not valid UTF-8")]) from None
+    except OSError as exc:
+        raise ConfigError([Problem(display, "", f"cannot read: {exc.strerror}")]) from None
+    if path.suffix == ".toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([Problem(display, "", f"invalid TOML: {exc}")]) from None
+        return data.get("tool", {}).get("compliance")
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([Problem(display, where, f"invalid YAML: {problem}")]) from None
+
+
+def bundled_policy_dir() -> Path:
+    """The default policies: inside the wheel, or the repository's policies/ in a checkout."""
+    package = Path(__file__).resolve().parent
+    installed = package / "_data" / "policies"
+    if installed.is_dir():
+        return installed
+    return package.parent / "policies"

@@ -1,0 +1,141 @@
+"""From what adapters report to normalised findings: redaction, attribution, fingerprints.
+
+A fingerprint names a problem, not a position: it hashes the tool, the rule, the file and the
+normalised snippet (or the IaC resource address, or the dependency's name), never the line
+number, so it survives unrelated edits above it. Two identical snippets in one file are told
+apart by their order of occurrence; the same snippet in two files by the path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+
+from compliance.model import (
+    Finding,
+    FindingKind,
+    Fingerprint,
+    RawFinding,
+    ServiceName,
+)
+
+FINGERPRINT_VERSION = "v1"
+
+#: CWE ids that mean "a credential sits in the source".
+SECRET_CWES = frozenset({"CWE-798", "CWE-259", "CWE-321", "CWE-522", "CWE-256", "CWE-260"})
+
+#: Well-known credential formats, masked wherever they appear in a snippet or message.
+_TOKEN_PATTERNS = (
+    re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b"),
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"),
+    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}\b"),
+    re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"),
+    re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{8,}\b"),
+    re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"),
+    re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
+    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"),
+)
+#: name = "value" / name: 'value' where the name says secret: the value is masked.
+_ASSIGNED_SECRET = re.compile(
+    r"(?i)((?:pass(?:word|wd)?|secret|token|api[_-]?key|private[_-]?key|credential|auth)"
+    r"[A-Za-z0-9_]*['\"]?\s*[:=]\s*['\"])([^'\"\n]{3,})(['\"])"
+)
+_STRING_LITERAL = re.compile(r"(?P<q>['\"])(?P<body>(?:\\.|(?!(?P=q)).){3,}?)(?P=q)")
+_WHITESPACE = re.compile(r"\s+")
+
+REDACTED = "***"
+
+
+def mask(value: str) -> str:
+    """Keep at most two leading characters of a secret: enough to recognise, not to use."""
+    return (value[:2] if len(value) >= 8 else "") + REDACTED
+
+
+def redact(text: str, *, secret: bool) -> str:
+    """Mask credentials in `text`. With `secret`, every string literal of 3+ chars is masked."""
+    for pattern in _TOKEN_PATTERNS:
+        text = pattern.sub(lambda m: mask(m.group(0)), text)
+    text = _ASSIGNED_SECRET.sub(lambda m: m.group(1) + mask(m.group(2)) + m.group(3), text)
+    if secret:
+        text = _STRING_LITERAL.sub(lambda m: m["q"] + mask(m["body"]) + m["q"], text)
+    return text
+
+
+def is_secret(raw: RawFinding) -> bool:
+    return raw.kind is FindingKind.SECRET or bool(SECRET_CWES.intersection(raw.cwe))
+
+
+def redact_finding(raw: RawFinding) -> RawFinding:
+    """The finding with its snippet, message and title free of credentials."""
+    secret = is_secret(raw)
+    return replace(
+        raw,
+        title=redact(raw.title, secret=secret),
+        message=redact(raw.message, secret=secret),
+        snippet=redact(raw.snippet, secret=secret) if raw.snippet is not None else None,
+        resource=redact(raw.resource, secret=False) if raw.resource is not None else None,
+    )
+
+
+def _anchor(raw: RawFinding) -> str:
+    """What identifies the problem within its file, independent of line numbers."""
+    if raw.package is not None:
+        return f"package:{raw.package.name}"
+    if raw.resource:
+        return f"resource:{raw.resource}"
+    if raw.snippet:
+        return "snippet:" + _WHITESPACE.sub(" ", raw.snippet).strip()
+    return "message:" + _WHITESPACE.sub(" ", raw.message).strip()
+
+
+def compute_fingerprint(raw: RawFinding, occurrence: int) -> Fingerprint:
+    parts = (
+        FINGERPRINT_VERSION,
+        raw.tool,
+        raw.rule_id,
+        raw.location.path,
+        _anchor(raw),
+        str(occurrence),
+    )
+    digest = hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+    return Fingerprint(digest[:32])
+
+
+def finalize(
+    raws: Iterable[RawFinding], attribute: Callable[[str], ServiceName]
+) -> tuple[Finding, ...]:
+    """Redact, attribute to a service, fingerprint and sort. Exact duplicates collapse."""
+    redacted = sorted(
+        {redact_finding(r) for r in raws},
+        key=lambda r: (r.tool, r.rule_id, r.location.path, r.location.start_line or 0, _anchor(r)),
+    )
+    seen: Counter[tuple[str, str, str, str]] = Counter()
+    findings = []
+    for raw in redacted:
+        key = (raw.tool, raw.rule_id, raw.location.path, _anchor(raw))
+        occurrence = seen[key]
+        seen[key] += 1
+        findings.append(
+            Finding(
+                fingerprint=compute_fingerprint(raw, occurrence),
+                service=attribute(raw.location.path),
+                tool=raw.tool,
+                rule_id=raw.rule_id,
+                title=raw.title,
+                message=raw.message,
+                severity=raw.severity,
+                kind=raw.kind,
+                location=raw.location,
+                confidence=raw.confidence,
+                cwe=raw.cwe,
+                snippet=raw.snippet,
+                resource=raw.resource,
+                package=raw.package,
+                help_url=raw.help_url,
+            )
+        )
+    return tuple(sorted(findings, key=Finding.sort_key))

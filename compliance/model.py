@@ -1,0 +1,246 @@
+"""The normalised, immutable values that flow through the pipeline.
+
+Nothing here imports anything else of ours, and nothing here does I/O: every later stage
+(mapping, gating, reporting, evidence) sees only these types, never raw scanner output.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import total_ordering
+from typing import NewType
+
+ServiceName = NewType("ServiceName", str)
+Fingerprint = NewType("Fingerprint", str)
+RuleId = NewType("RuleId", str)
+
+#: The pseudo-service that owns every path no declared service owns.
+REPO_SERVICE = ServiceName("(repo)")
+
+#: Version of the JSON result schema (docs/result.schema.json). Bump the minor for additions,
+#: the major for anything a consumer could trip over.
+SCHEMA_VERSION = "1.0"
+
+
+@total_ordering
+class Severity(enum.Enum):
+    """One ordered severity scale for every tool. Compare with <, never as strings."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        """Parse a severity name case-insensitively; raises ValueError naming the choices."""
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            choices = ", ".join(s.value for s in cls)
+            raise ValueError(f"unknown severity {text!r} (expected one of: {choices})") from None
+
+
+_SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
+
+
+@total_ordering
+class Confidence(enum.Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Confidence):
+            return NotImplemented
+        order = list(Confidence)
+        return order.index(self) < order.index(other)
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
+class FindingKind(enum.Enum):
+    """What sort of problem a finding is; mapping rules select on it."""
+
+    CODE = "code"
+    SECRET = "secret"  # noqa: S105 - a kind of finding, not a password
+    DEPENDENCY_VULNERABILITY = "dependency-vulnerability"
+    DEPENDENCY_NOT_AUDITED = "dependency-not-audited"
+    IAC_MISCONFIGURATION = "iac-misconfiguration"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a finding sits: a POSIX path relative to the repo root and a line range."""
+
+    path: str
+    start_line: int | None = None
+    end_line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    """The dependency a dependency finding is about."""
+
+    name: str
+    version: str | None
+    fixed_versions: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RawFinding:
+    """What a scanner adapter reports, before attribution and fingerprinting.
+
+    `snippet` is the offending source (already redacted if it may hold a secret) and
+    `resource` an IaC resource address or a dependency pin; the fingerprint uses them.
+    """
+
+    tool: str
+    rule_id: RuleId
+    title: str
+    message: str
+    severity: Severity
+    kind: FindingKind
+    location: Location
+    confidence: Confidence | None = None
+    cwe: tuple[str, ...] = ()
+    snippet: str | None = None
+    resource: str | None = None
+    package: Package | None = None
+    help_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A normalised finding: a RawFinding attributed to a service, with a stable identity."""
+
+    fingerprint: Fingerprint
+    service: ServiceName
+    tool: str
+    rule_id: RuleId
+    title: str
+    message: str
+    severity: Severity
+    kind: FindingKind
+    location: Location
+    confidence: Confidence | None = None
+    cwe: tuple[str, ...] = ()
+    snippet: str | None = None
+    resource: str | None = None
+    package: Package | None = None
+    help_url: str | None = None
+
+    def sort_key(self) -> tuple[int, str, str, int, str, str]:
+        """Worst first, then service, path, line, rule: the order of every report."""
+        return (
+            -self.severity.rank,
+            self.service,
+            self.location.path,
+            self.location.start_line or 0,
+            self.rule_id,
+            self.fingerprint,
+        )
+
+
+class ServiceSource(enum.Enum):
+    """Where a service's definition came from."""
+
+    CONFIG = "config"
+    CATALOG_INFO = "catalog-info"
+    DETECTED = "detected"
+    REPO = "repo"
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A microservice: a name, the folder it owns (POSIX, relative; "" is the root), an owner."""
+
+    name: ServiceName
+    path: str
+    owner: str | None
+    source: ServiceSource
+    description: str | None = None
+    data_classification: tuple[str, ...] = ()
+
+
+class ScannerStatus(enum.Enum):
+    OK = "ok"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """An input that was not scanned, and why (never silently dropped)."""
+
+    path: str
+    reason: str
+    tool: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScannerRun:
+    """How one scanner ran: its status, version, duration and, on error, why."""
+
+    name: str
+    status: ScannerStatus
+    version: str | None
+    duration_s: float
+    error: str | None = None
+    commands: tuple[tuple[str, ...], ...] = ()
+    findings: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The gate's answer. `reasons` says which rule failed and on what."""
+
+    passed: bool
+    fail_on: Severity
+    reasons: tuple[str, ...] = ()
+    failing: tuple[Fingerprint, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ToolInfo:
+    name: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """Everything one scan produced. Renderers are pure functions of this value."""
+
+    tool: ToolInfo
+    root: str
+    started_at: datetime
+    finished_at: datetime
+    scanners: tuple[ScannerRun, ...]
+    services: tuple[Service, ...]
+    findings: tuple[Finding, ...]
+    skipped: tuple[Skip, ...]
+    verdict: Verdict
+    schema_version: str = SCHEMA_VERSION
+    commit: str | None = None
+    changed_only: tuple[str, ...] | None = field(default=None)
+
+    @property
+    def scanner_errors(self) -> tuple[ScannerRun, ...]:
+        return tuple(s for s in self.scanners if s.status is ScannerStatus.ERROR)

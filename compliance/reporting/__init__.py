@@ -1,0 +1,14 @@
+"""Renderers: one module per format, listed in one registry."""
+
+from __future__ import annotations
+
+from compliance.reporting.interface import Renderer, RenderOptions
+from compliance.reporting.json import JsonRenderer
+from compliance.reporting.terminal import TerminalRenderer
+
+REGISTRY: dict[str, Renderer] = {
+    "terminal": TerminalRenderer(),
+    "json": JsonRenderer(),
+}
+
+__all__ = ["REGISTRY", "RenderOptions", "Renderer"]

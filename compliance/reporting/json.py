@@ -1,0 +1,112 @@
+"""The versioned JSON result (schema: docs/result.schema.json). Built from the model."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from compliance.model import Finding, ScannerRun, ScanResult, Service, Skip
+from compliance.reporting.interface import RenderOptions
+
+
+def _finding(f: Finding) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "fingerprint": f.fingerprint,
+        "tool": f.tool,
+        "rule_id": f.rule_id,
+        "title": f.title,
+        "severity": f.severity.value,
+        "confidence": f.confidence.value if f.confidence else None,
+        "kind": f.kind.value,
+        "message": f.message,
+        "path": f.location.path,
+        "line": f.location.start_line,
+        "end_line": f.location.end_line,
+        "service": f.service,
+        "cwe": list(f.cwe),
+        "snippet": f.snippet,
+        "resource": f.resource,
+        "help_url": f.help_url,
+    }
+    if f.package is not None:
+        data["package"] = {
+            "name": f.package.name,
+            "version": f.package.version,
+            "fixed_versions": list(f.package.fixed_versions),
+            "aliases": list(f.package.aliases),
+        }
+    return data
+
+
+def _scanner(run: ScannerRun) -> dict[str, Any]:
+    return {
+        "name": run.name,
+        "version": run.version,
+        "status": run.status.value,
+        "duration_s": round(run.duration_s, 3),
+        "error": run.error,
+        "findings": run.findings,
+        "commands": [list(c) for c in run.commands],
+    }
+
+
+def _service(s: Service) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "path": s.path,
+        "owner": s.owner,
+        "source": s.source.value,
+        "description": s.description,
+        "data_classification": list(s.data_classification),
+    }
+
+
+def _skip(s: Skip) -> dict[str, Any]:
+    return {"path": s.path, "reason": s.reason, "tool": s.tool}
+
+
+def result_to_dict(result: ScanResult) -> dict[str, Any]:
+    return {
+        "schema_version": result.schema_version,
+        "tool": {"name": result.tool.name, "version": result.tool.version},
+        "root": result.root,
+        "commit": result.commit,
+        "started_at": result.started_at.isoformat(),
+        "finished_at": result.finished_at.isoformat(),
+        "verdict": {
+            "passed": result.verdict.passed,
+            "fail_on": result.verdict.fail_on.value,
+            "reasons": list(result.verdict.reasons),
+            "failing": list(result.verdict.failing),
+        },
+        "summary": summary_counts(result),
+        "scanners": [_scanner(s) for s in result.scanners],
+        "services": [_service(s) for s in result.services],
+        "findings": [_finding(f) for f in result.findings],
+        "skipped": [_skip(s) for s in result.skipped],
+    }
+
+
+def summary_counts(result: ScanResult) -> dict[str, Any]:
+    by_severity: dict[str, int] = {}
+    by_service: dict[str, int] = {}
+    by_tool: dict[str, int] = {}
+    for f in result.findings:
+        by_severity[f.severity.value] = by_severity.get(f.severity.value, 0) + 1
+        by_service[f.service] = by_service.get(f.service, 0) + 1
+        by_tool[f.tool] = by_tool.get(f.tool, 0) + 1
+    return {
+        "findings": len(result.findings),
+        "by_severity": dict(sorted(by_severity.items())),
+        "by_service": dict(sorted(by_service.items())),
+        "by_tool": dict(sorted(by_tool.items())),
+        "skipped": len(result.skipped),
+        "scanner_errors": len(result.scanner_errors),
+    }
+
+
+class JsonRenderer:
+    name = "json"
+
+    def render(self, result: ScanResult, options: RenderOptions) -> str:
+        return json.dumps(result_to_dict(result), indent=2, ensure_ascii=False) + "\n"

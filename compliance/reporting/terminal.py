@@ -1,0 +1,143 @@
+"""The human summary: counts per service and severity, the worst findings, how scanners ran.
+
+Everything that came from the scanned repository (paths, messages, snippets) is shown as
+plain text with control characters escaped, so a hostile file name cannot drive the terminal.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from compliance.model import ScannerStatus, ScanResult, Severity
+from compliance.reporting.interface import RenderOptions
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+_STATUS_STYLE = {
+    ScannerStatus.OK: "green",
+    ScannerStatus.ERROR: "bold red",
+    ScannerStatus.SKIPPED: "dim",
+}
+MAX_SKIPPED_SHOWN = 10
+
+
+def safe(text: str) -> str:
+    """Escape control characters (ANSI sequences, newlines) in untrusted text."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+
+def _plain(text: str | None, style: str = "") -> Text:
+    return Text(safe(text or ""), style=style)
+
+
+class TerminalRenderer:
+    name = "terminal"
+
+    def render(self, result: ScanResult, options: RenderOptions) -> str:
+        buffer = io.StringIO()
+        console = Console(
+            file=buffer,
+            force_terminal=options.color,
+            no_color=not options.color,
+            color_system="standard" if options.color else None,
+            width=options.width,
+            highlight=False,
+            emoji=False,
+        )
+        console.print(_plain(f"compliance {result.tool.version}: scan of {result.root}", "bold"))
+        console.print(_scanners_table(result))
+        for run in result.scanner_errors:
+            console.print(_plain(f"error: scanner {run.name} failed: {run.error}", "bold red"))
+        console.print(_counts_table(result))
+        if result.findings:
+            console.print(_findings_table(result, options.max_findings))
+        if result.skipped:
+            console.print(_plain(f"Skipped {len(result.skipped)} item(s):", "bold"))
+            for skip in result.skipped[:MAX_SKIPPED_SHOWN]:
+                tool = f" [{skip.tool}]" if skip.tool else ""
+                console.print(_plain(f"  {skip.path}{tool}: {skip.reason}"))
+            if len(result.skipped) > MAX_SKIPPED_SHOWN:
+                rest = len(result.skipped) - MAX_SKIPPED_SHOWN
+                console.print(_plain(f"  … and {rest} more (see --format json)", "dim"))
+        console.print(_verdict(result))
+        return buffer.getvalue()
+
+
+def _scanners_table(result: ScanResult) -> Table:
+    table = Table(title="Scanners", title_justify="left", show_edge=False)
+    for column in ("scanner", "status", "version", "time", "findings"):
+        table.add_column(column, justify="right" if column in ("time", "findings") else "left")
+    for run in result.scanners:
+        table.add_row(
+            run.name,
+            Text(run.status.value, style=_STATUS_STYLE[run.status]),
+            _plain(run.version or "-"),
+            f"{run.duration_s:.1f}s",
+            str(run.findings) if run.status is ScannerStatus.OK else "-",
+        )
+    return table
+
+
+def _counts_table(result: ScanResult) -> Table:
+    severities = list(reversed(Severity))
+    table = Table(title="Findings per service", title_justify="left", show_edge=False)
+    table.add_column("service")
+    table.add_column("owner")
+    for severity in severities:
+        table.add_column(severity.value, justify="right", style=_SEVERITY_STYLE[severity])
+    table.add_column("total", justify="right")
+    counts: dict[str, dict[Severity, int]] = {}
+    for finding in result.findings:
+        row = counts.setdefault(finding.service, {})
+        row[finding.severity] = row.get(finding.severity, 0) + 1
+    for service in result.services:
+        row = counts.get(service.name, {})
+        table.add_row(
+            _plain(service.name),
+            _plain(service.owner or "-"),
+            *(str(row.get(s, 0)) for s in severities),
+            str(sum(row.values())),
+        )
+    return table
+
+
+def _findings_table(result: ScanResult, limit: int) -> Table:
+    shown = result.findings[:limit]
+    title = f"Worst findings ({len(shown)} of {len(result.findings)})"
+    table = Table(title=title, title_justify="left", show_edge=False)
+    for column in ("severity", "tool", "rule", "location", "service", "message"):
+        table.add_column(column, overflow="fold")
+    for finding in shown:
+        line = f":{finding.location.start_line}" if finding.location.start_line else ""
+        table.add_row(
+            Text(finding.severity.value, style=_SEVERITY_STYLE[finding.severity]),
+            finding.tool,
+            _plain(finding.rule_id),
+            _plain(f"{finding.location.path}{line}"),
+            _plain(finding.service),
+            _plain(_first_line(finding.message)),
+        )
+    return table
+
+
+def _first_line(text: str, limit: int = 120) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _verdict(result: ScanResult) -> Text:
+    if result.verdict.passed:
+        return Text(f"PASSED (fail-on {result.verdict.fail_on.value})", style="bold green")
+    reasons = "; ".join(safe(r) for r in result.verdict.reasons)
+    return Text(f"FAILED: {reasons}", style="bold red")

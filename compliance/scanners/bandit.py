@@ -1,0 +1,215 @@
+"""bandit: Python code issues.
+
+Oddities this adapter owns:
+- bandit exits 1 when it finds issues; we pass `--exit-zero`, so any other non-zero exit is
+  a crash.
+- bandit parses with the interpreter it runs on: a file using newer syntax lands in the
+  JSON's `errors` list while the exit code stays 0. Those files are reported as skipped,
+  never as clean.
+- bandit is single-threaded: large file lists are split into shards run side by side.
+- Its `code` field carries context lines with number prefixes; we read the flagged lines
+  from the file instead, so the snippet (and the fingerprint) is only the offending code.
+- Its messages can quote the secret it found ("Possible hardcoded password: 'hunter2'"):
+  secret findings are marked as such so they are redacted downstream.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compliance.errors import ScannerFailure
+from compliance.model import (
+    Confidence,
+    FindingKind,
+    Location,
+    RawFinding,
+    RuleId,
+    Severity,
+    Skip,
+)
+from compliance.scanners.interface import (
+    NothingToScan,
+    ScanContext,
+    ScannerOutput,
+    ScanSettings,
+)
+from compliance.scanners.process import Completed, ProcessRunner, describe_exit, find_executable
+from compliance.scanners.source import read_snippet
+
+NAME = "bandit"
+#: Below this many files one bandit process is faster than several (start-up costs ~0.4 s).
+SHARD_MIN_FILES = 200
+#: Keep each command line well below the kernel's argument limit.
+MAX_ARGV_BYTES = 100_000
+
+_SECRET_TESTS = frozenset({"B105", "B106", "B107"})
+_SEVERITY = {
+    "LOW": Severity.LOW,
+    "MEDIUM": Severity.MEDIUM,
+    "HIGH": Severity.HIGH,
+    "UNDEFINED": Severity.INFO,
+}
+_CONFIDENCE = {"LOW": Confidence.LOW, "MEDIUM": Confidence.MEDIUM, "HIGH": Confidence.HIGH}
+
+
+class BanditScanner:
+    name = NAME
+    description = "Python code issues (bandit)"
+
+    def version(self, proc: ProcessRunner, settings: ScanSettings) -> str:
+        exe = _executable(settings)
+        done = proc.run([exe, "--version"], tool=NAME, timeout_s=60)
+        if done.returncode != 0:
+            raise ScannerFailure(f"bandit --version failed ({describe_exit(done.returncode)})")
+        first = done.stdout.decode("utf-8", errors="replace").strip().splitlines()
+        if not first or not first[0].startswith("bandit "):
+            raise ScannerFailure("bandit --version printed something unexpected")
+        return first[0].split()[1]
+
+    def run(self, ctx: ScanContext, proc: ProcessRunner) -> ScannerOutput:
+        files = ctx.inventory.python_files
+        if not files:
+            raise NothingToScan("no Python files")
+        exe = _executable(ctx.settings)
+        shards = shard(files, ctx.settings.jobs, root=ctx.root)
+        argvs = [[exe, "-f", "json", "-q", "--exit-zero", *s] for s in shards]
+        # bandit's JSON does not carry its version: ask for it alongside the shards.
+        with ThreadPoolExecutor(max_workers=len(argvs) + 1) as pool:
+            version_job = pool.submit(self.version, proc, ctx.settings)
+            done = list(
+                pool.map(
+                    lambda argv: proc.run(
+                        argv, tool=NAME, timeout_s=ctx.settings.timeout_s, cwd=ctx.root
+                    ),
+                    argvs,
+                )
+            )
+            version = version_job.result()
+        findings: list[RawFinding] = []
+        skipped: list[Skip] = []
+        for completed in done:
+            parsed = parse_bandit_output(_checked(completed), ctx.root)
+            findings.extend(parsed.findings)
+            skipped.extend(parsed.skipped)
+        return ScannerOutput(
+            findings=tuple(findings),
+            version=version,
+            commands=tuple(_display_argv(c.argv, len(files)) for c in done),
+            skipped=tuple(skipped),
+            raw_outputs=tuple(c.stdout for c in done),
+        )
+
+
+def _executable(settings: ScanSettings) -> str:
+    exe = find_executable(NAME, settings.executables.get(NAME))
+    if exe is None:
+        raise ScannerFailure("bandit is not installed", hint="pip install bandit")
+    return exe
+
+
+def _checked(done: Completed) -> bytes:
+    if done.returncode != 0:
+        detail = done.stderr_tail() or "no output"
+        raise ScannerFailure(f"bandit crashed ({describe_exit(done.returncode)}): {detail}")
+    if not done.stdout.strip():
+        raise ScannerFailure("bandit exited 0 but printed nothing")
+    return done.stdout
+
+
+def shard(files: Sequence[str], jobs: int, *, root: Path) -> list[list[str]]:
+    """Split files into balanced shards by size (largest first, onto the lightest shard)."""
+    count = max(1, jobs) if len(files) >= SHARD_MIN_FILES else 1
+    total_len = sum(len(f) + 1 for f in files)
+    count = max(count, -(-total_len // MAX_ARGV_BYTES))
+    sizes = {f: _size(root / f) for f in files}
+    buckets: list[list[str]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for name in sorted(files, key=lambda f: (-sizes[f], f)):
+        lightest = loads.index(min(loads))
+        buckets[lightest].append(name)
+        loads[lightest] += sizes[name] + 1
+    return [sorted(b) for b in buckets if b]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _display_argv(argv: tuple[str, ...], total: int) -> tuple[str, ...]:
+    """The command as recorded: the file list summarised (it can be thousands long)."""
+    head = [a for a in argv if a.startswith("-") or a == argv[0]]
+    return (*head, f"<{len(argv) - len(head)} of {total} Python files>")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedBandit:
+    findings: tuple[RawFinding, ...]
+    skipped: tuple[Skip, ...]
+
+
+def parse_bandit_output(stdout: bytes, root: Path) -> ParsedBandit:
+    """Parse bandit's JSON. Unexpected shapes are a ScannerFailure, never an empty result."""
+    try:
+        data = json.loads(stdout)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ScannerFailure(f"bandit printed output that is not JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise ScannerFailure("bandit printed JSON without a 'results' list")
+    errors = data.get("errors", [])
+    if not isinstance(errors, list):
+        raise ScannerFailure("bandit printed JSON whose 'errors' is not a list")
+    findings = [_finding(item, root) for item in data["results"]]
+    skipped = [
+        Skip(
+            _relative(str(e.get("filename", "?"))),
+            f"bandit could not parse it: {e.get('reason', 'unknown error')}",
+            tool=NAME,
+        )
+        for e in errors
+        if isinstance(e, dict)
+    ]
+    return ParsedBandit(tuple(findings), tuple(skipped))
+
+
+def _finding(item: Any, root: Path) -> RawFinding:
+    if not isinstance(item, dict):
+        raise ScannerFailure("bandit result is not an object")
+    try:
+        test_id = str(item["test_id"])
+        path = _relative(str(item["filename"]))
+        line = int(item["line_number"])
+        line_range = [int(n) for n in item.get("line_range") or [line]]
+        severity = _SEVERITY[str(item["issue_severity"]).upper()]
+        text = str(item["issue_text"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ScannerFailure(f"bandit result lacks a usable field: {exc}") from None
+    cwe_info = item.get("issue_cwe")
+    cwe: tuple[str, ...] = ()
+    if isinstance(cwe_info, dict) and isinstance(cwe_info.get("id"), int) and cwe_info["id"] > 0:
+        cwe = (f"CWE-{cwe_info['id']}",)
+    start, end = min(line_range), max(line_range)
+    return RawFinding(
+        tool=NAME,
+        rule_id=RuleId(test_id),
+        title=str(item.get("test_name", test_id)).replace("_", " "),
+        message=text,
+        severity=severity,
+        kind=FindingKind.SECRET if test_id in _SECRET_TESTS else FindingKind.CODE,
+        location=Location(path, start, end),
+        confidence=_CONFIDENCE.get(str(item.get("issue_confidence", "")).upper()),
+        cwe=cwe,
+        snippet=read_snippet(root, path, start, end),
+        help_url=str(item["more_info"]) if item.get("more_info") else None,
+    )
+
+
+def _relative(filename: str) -> str:
+    return filename.removeprefix("./")

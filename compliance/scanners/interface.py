@@ -1,0 +1,65 @@
+"""The scanner plug-in interface: one Protocol, the context an adapter gets, what it returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from compliance.inventory import Inventory
+from compliance.model import RawFinding, Skip
+from compliance.scanners.process import ProcessRunner
+
+
+@dataclass(frozen=True, slots=True)
+class ScanSettings:
+    """Options that reach the adapters (typed, never a Click context or os.environ)."""
+
+    timeout_s: float = 900.0
+    advisory_db: Path | None = None
+    jobs: int = 2
+    #: Folder of bundled policy data (our semgrep rules, checkov severities).
+    policy_dir: Path | None = None
+    #: Executable names or paths per tool, for tests and unusual installs.
+    executables: dict[str, str] = field(default_factory=dict)
+    #: Binaries the environment provides (helm, kustomize); adapters ask, never probe PATH.
+    available_binaries: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ScanContext:
+    root: Path
+    inventory: Inventory
+    settings: ScanSettings
+
+
+@dataclass(frozen=True, slots=True)
+class ScannerOutput:
+    """What an adapter hands back: findings, inputs it skipped, and how it ran."""
+
+    findings: tuple[RawFinding, ...]
+    version: str | None
+    commands: tuple[tuple[str, ...], ...] = ()
+    skipped: tuple[Skip, ...] = ()
+    #: The tool's raw output, per command, for the evidence bundle.
+    raw_outputs: tuple[bytes, ...] = ()
+
+
+class NothingToScan(Exception):
+    """Raised by an adapter when the repo holds no input for it: status `skipped`."""
+
+
+class Scanner(Protocol):
+    """One adapter per tool. `run` may raise ScannerFailure (fail closed) or NothingToScan."""
+
+    name: str
+    #: What the tool covers, for `doctor` and the terminal summary.
+    description: str
+
+    def version(self, proc: ProcessRunner, settings: ScanSettings) -> str:
+        """The tool's version; raises ScannerFailure when the tool is missing or broken."""
+        ...
+
+    def run(self, ctx: ScanContext, proc: ProcessRunner) -> ScannerOutput:
+        """Run the tool over the context's inventory and parse what it printed."""
+        ...

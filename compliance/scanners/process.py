@@ -1,0 +1,172 @@
+"""The one place that starts subprocesses.
+
+Every scanner runs through `ProcessRunner.run`: in its own process group (so a timeout kills
+the tool and every child it forked), with stdout and stderr spooled to temporary files (so a
+tool that prints gigabytes cannot exhaust memory or deadlock a pipe), a hard output cap and a
+timeout honoured within a second. Tests replace or forbid this class; nothing else in the
+package imports `subprocess`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from compliance.errors import ScannerFailure
+
+#: Output beyond this is treated as a fault, not parsed.
+DEFAULT_MAX_OUTPUT_BYTES = 512 * 1024 * 1024
+_POLL_S = 0.05
+_KILL_GRACE_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+    duration_s: float
+
+    def stderr_tail(self, limit: int = 400) -> str:
+        """The end of stderr, decoded, for error messages."""
+        text = self.stderr.decode("utf-8", errors="replace").strip()
+        return text[-limit:] if len(text) > limit else text
+
+
+def find_executable(name: str, override: str | None = None) -> str | None:
+    """Locate a tool: an explicit override, the running interpreter's bin folder, then PATH.
+
+    The interpreter's folder comes first so that `compliance` installed in a virtual
+    environment uses the scanners pinned beside it even when the venv is not activated.
+    """
+    if override:
+        return shutil.which(override)
+    sibling = Path(sys.executable).parent / name
+    if sibling.is_file() and os.access(sibling, os.X_OK):
+        return str(sibling)
+    return shutil.which(name)
+
+
+class ProcessRunner:
+    """Runs a command with a timeout and an output cap; raises ScannerFailure on faults."""
+
+    def __init__(self, *, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES) -> None:
+        self.max_output_bytes = max_output_bytes
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        tool: str,
+        timeout_s: float,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Completed:
+        """Run `argv` to completion. Non-zero exit codes are returned, not raised:
+        each adapter decides what its tool's codes mean."""
+        command = tuple(argv)
+        full_env = dict(os.environ)
+        if env:
+            full_env.update(env)
+        started = time.monotonic()
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            try:
+                child = subprocess.Popen(  # noqa: S603 - argv is built by our adapters
+                    command,
+                    cwd=cwd,
+                    env=full_env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    start_new_session=True,
+                )
+            except FileNotFoundError:
+                raise ScannerFailure(
+                    f"{tool}: executable not found: {command[0]}",
+                    hint=f"install it (pip install {tool}) or run `compliance doctor`",
+                ) from None
+            except OSError as exc:
+                raise ScannerFailure(f"{tool}: cannot start {command[0]}: {exc}") from None
+            self._wait(
+                child=child, tool=tool, timeout_s=timeout_s, out=out, err=err, started=started
+            )
+            duration = time.monotonic() - started
+            out.seek(0)
+            err.seek(0)
+            return Completed(command, child.returncode, out.read(), err.read(), duration)
+
+    def _wait(
+        self,
+        *,
+        child: subprocess.Popen[bytes],
+        tool: str,
+        timeout_s: float,
+        out: object,
+        err: object,
+        started: float,
+    ) -> None:
+        deadline = started + timeout_s
+        while True:
+            try:
+                child.wait(timeout=_POLL_S)
+                return
+            except subprocess.TimeoutExpired:
+                pass
+            if time.monotonic() >= deadline:
+                _kill_group(child)
+                raise ScannerFailure(
+                    f"{tool}: timed out after {timeout_s:g} s and was stopped",
+                    hint="raise scan.timeout_s in compliance.yaml or --timeout",
+                )
+            size = _size(out) + _size(err)
+            if size > self.max_output_bytes:
+                _kill_group(child)
+                raise ScannerFailure(
+                    f"{tool}: printed more than {self.max_output_bytes // (1024 * 1024)} MiB "
+                    "of output and was stopped"
+                )
+
+
+def _size(handle: object) -> int:
+    fileno = getattr(handle, "fileno", None)
+    if fileno is None:
+        return 0
+    return os.fstat(fileno()).st_size
+
+
+def _kill_group(child: subprocess.Popen[bytes]) -> None:
+    """Stop the tool and everything it forked: SIGTERM, then SIGKILL after a short grace."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(child.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            child.wait(timeout=_KILL_GRACE_S)
+            if sig is signal.SIGTERM:
+                # The leader is gone; make sure no straggler of the group survives.
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGKILL)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def describe_exit(returncode: int) -> str:
+    """'exit code 2' or 'killed by signal SIGKILL'."""
+    if returncode < 0:
+        try:
+            return f"killed by signal {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit code {returncode}"

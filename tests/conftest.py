@@ -1,0 +1,57 @@
+"""Test hermeticity: no subprocess and no network unless a test runs the real scanners.
+
+Every test gets a temporary HOME, so no tool reads or writes the developer's home folder.
+Tests marked `integration` may start the real scanners (they are dependencies) through the
+one subprocess call site; all others get an error if anything tries.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+SHARED_ADVISORY_DB = REPO.parent / "shared" / "advisory-db"
+
+
+class ForbiddenInUnitTest(RuntimeError):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _hermetic(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: Any
+) -> Iterator[None]:
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    if request.node.get_closest_marker("integration") is None:
+
+        def no_subprocess(*args: Any, **kwargs: Any) -> Any:
+            raise ForbiddenInUnitTest(f"unit test started a subprocess: {args[:1]}")
+
+        def no_network(*args: Any, **kwargs: Any) -> Any:
+            raise ForbiddenInUnitTest("unit test opened a network connection")
+
+        monkeypatch.setattr(subprocess, "Popen", no_subprocess)
+        monkeypatch.setattr(socket.socket, "connect", no_network)
+    yield
+
+
+@pytest.fixture
+def examples_dir() -> Path:
+    return EXAMPLES
+
+
+@pytest.fixture
+def shared_advisory_db() -> Path:
+    if not SHARED_ADVISORY_DB.is_dir():
+        pytest.skip("../shared/advisory-db is not present (only in the developers' workspace)")
+    return SHARED_ADVISORY_DB
