@@ -70,14 +70,17 @@ class ProcessRunner:
         tool: str,
         timeout_s: float,
         cwd: Path | None = None,
-        env: Mapping[str, str] | None = None,
+        env: Mapping[str, str | None] | None = None,
     ) -> Completed:
         """Run `argv` to completion. Non-zero exit codes are returned, not raised:
-        each adapter decides what its tool's codes mean."""
+        each adapter decides what its tool's codes mean. In `env`, None unsets a variable."""
         command = tuple(argv)
         full_env = dict(os.environ)
-        if env:
-            full_env.update(env)
+        for key, value in (env or {}).items():
+            if value is None:
+                full_env.pop(key, None)
+            else:
+                full_env[key] = value
         started = time.monotonic()
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             try:
