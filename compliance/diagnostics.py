@@ -15,9 +15,9 @@ from pathlib import Path
 from compliance.config import bundled_policy_dir
 from compliance.errors import ScannerFailure
 from compliance.inventory import build_inventory
-from compliance.scanners.registry import REGISTRY
 from compliance.scanners.interface import NothingToScan, ScanContext, Scanner, ScanSettings
 from compliance.scanners.process import ProcessRunner
+from compliance.scanners.registry import REGISTRY
 
 SMOKE_TIMEOUT_S = 120.0
 

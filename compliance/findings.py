@@ -28,16 +28,21 @@ FINGERPRINT_VERSION = "v1"
 SECRET_CWES = frozenset({"CWE-798", "CWE-259", "CWE-321", "CWE-522", "CWE-256", "CWE-260"})
 
 #: Well-known credential formats, masked wherever they appear in a snippet or message.
-_TOKEN_PATTERNS = (
-    re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b"),
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"),
-    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}\b"),
-    re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"),
-    re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{8,}\b"),
-    re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"),
-    re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
-    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b"),
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"),
+#: One alternation, so each text is scanned once (this runs on every finding).
+_TOKENS = re.compile(
+    "|".join(
+        (
+            r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b",
+            r"\bgh[pousr]_[A-Za-z0-9]{20,}\b",
+            r"\bgithub_pat_[A-Za-z0-9_]{20,}\b",
+            r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b",
+            r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{8,}\b",
+            r"\bglpat-[A-Za-z0-9_-]{20,}\b",
+            r"\bAIza[0-9A-Za-z_-]{35}\b",
+            r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b",
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
+        )
+    )
 )
 #: name = "value" / name: 'value' where the name says secret: the value is masked.
 _ASSIGNED_SECRET = re.compile(
@@ -57,8 +62,7 @@ def mask(value: str) -> str:
 
 def redact(text: str, *, secret: bool) -> str:
     """Mask credentials in `text`. With `secret`, every string literal of 3+ chars is masked."""
-    for pattern in _TOKEN_PATTERNS:
-        text = pattern.sub(lambda m: mask(m.group(0)), text)
+    text = _TOKENS.sub(lambda m: mask(m.group(0)), text)
     text = _ASSIGNED_SECRET.sub(lambda m: m.group(1) + mask(m.group(2)) + m.group(3), text)
     if secret:
         text = _STRING_LITERAL.sub(lambda m: m["q"] + mask(m["body"]) + m["q"], text)
@@ -72,13 +76,13 @@ def is_secret(raw: RawFinding) -> bool:
 def redact_finding(raw: RawFinding) -> RawFinding:
     """The finding with its snippet, message and title free of credentials."""
     secret = is_secret(raw)
-    return replace(
-        raw,
-        title=redact(raw.title, secret=secret),
-        message=redact(raw.message, secret=secret),
-        snippet=redact(raw.snippet, secret=secret) if raw.snippet is not None else None,
-        resource=redact(raw.resource, secret=False) if raw.resource is not None else None,
-    )
+    title = redact(raw.title, secret=secret)
+    message = redact(raw.message, secret=secret)
+    snippet = redact(raw.snippet, secret=secret) if raw.snippet is not None else None
+    resource = redact(raw.resource, secret=False) if raw.resource is not None else None
+    if (title, message, snippet, resource) == (raw.title, raw.message, raw.snippet, raw.resource):
+        return raw
+    return replace(raw, title=title, message=message, snippet=snippet, resource=resource)
 
 
 def _anchor(raw: RawFinding) -> str:
@@ -93,14 +97,12 @@ def _anchor(raw: RawFinding) -> str:
 
 
 def compute_fingerprint(raw: RawFinding, occurrence: int) -> Fingerprint:
-    parts = (
-        FINGERPRINT_VERSION,
-        raw.tool,
-        raw.rule_id,
-        raw.location.path,
-        _anchor(raw),
-        str(occurrence),
-    )
+    """The identity of a (redacted) finding, the `occurrence`-th of its kind in its file."""
+    return _fingerprint(raw, _anchor(raw), occurrence)
+
+
+def _fingerprint(raw: RawFinding, anchor: str, occurrence: int) -> Fingerprint:
+    parts = (FINGERPRINT_VERSION, raw.tool, raw.rule_id, raw.location.path, anchor, str(occurrence))
     digest = hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
     return Fingerprint(digest[:32])
 
@@ -109,19 +111,25 @@ def finalize(
     raws: Iterable[RawFinding], attribute: Callable[[str], ServiceName]
 ) -> tuple[Finding, ...]:
     """Redact, attribute to a service, fingerprint and sort. Exact duplicates collapse."""
-    redacted = sorted(
-        {redact_finding(r) for r in raws},
-        key=lambda r: (r.tool, r.rule_id, r.location.path, r.location.start_line or 0, _anchor(r)),
+    anchored = [(r, _anchor(r)) for r in {redact_finding(r) for r in raws}]
+    anchored.sort(
+        key=lambda p: (
+            p[0].tool,
+            p[0].rule_id,
+            p[0].location.path,
+            p[0].location.start_line or 0,
+            p[1],
+        )
     )
     seen: Counter[tuple[str, str, str, str]] = Counter()
     findings = []
-    for raw in redacted:
-        key = (raw.tool, raw.rule_id, raw.location.path, _anchor(raw))
+    for raw, anchor in anchored:
+        key = (raw.tool, raw.rule_id, raw.location.path, anchor)
         occurrence = seen[key]
         seen[key] += 1
         findings.append(
             Finding(
-                fingerprint=compute_fingerprint(raw, occurrence),
+                fingerprint=_fingerprint(raw, anchor, occurrence),
                 service=attribute(raw.location.path),
                 tool=raw.tool,
                 rule_id=raw.rule_id,

@@ -18,9 +18,9 @@ from compliance.findings import finalize
 from compliance.gating import evaluate_threshold
 from compliance.inventory import Inventory, build_inventory
 from compliance.model import REPO_SERVICE, ScanResult, Service, Severity, Skip, ToolInfo
-from compliance.scanners.registry import REGISTRY
 from compliance.scanners.interface import ScanContext, ScanSettings
 from compliance.scanners.process import ProcessRunner
+from compliance.scanners.registry import REGISTRY
 from compliance.scanners.runner import Progress, run_scanners
 from compliance.services import attributor, discover_services, load_codeowners, repo_service
 

@@ -214,23 +214,21 @@ def _glob_to_regex(glob: str) -> str:
 
 
 def attributor(services: Sequence[Service]) -> ServiceAttributor:
-    return ServiceAttributor(tuple(services))
+    deepest_first = sorted(services, key=lambda s: (-len(s.path), s.path, s.name))
+    return ServiceAttributor(tuple((s.path, s.path + "/", s.name) for s in deepest_first))
 
 
 @dataclass(frozen=True, slots=True)
 class ServiceAttributor:
     """Maps a repo-relative path to the service owning it: the deepest service folder wins."""
 
-    services: tuple[Service, ...]
+    folders: tuple[tuple[str, str, ServiceName], ...]
 
     def __call__(self, path: str) -> ServiceName:
-        best: Service | None = None
-        for service in self.services:
-            folder = service.path
-            owns = folder in ("", path) or path.startswith(folder + "/")
-            if owns and (best is None or len(folder) > len(best.path)):
-                best = service
-        return best.name if best is not None else REPO_SERVICE
+        for folder, prefix, name in self.folders:
+            if folder in ("", path) or path.startswith(prefix):
+                return name
+        return REPO_SERVICE
 
 
 def repo_service(owners: CodeOwners | None) -> Service:

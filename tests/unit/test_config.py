@@ -44,7 +44,9 @@ def problems(tmp_path: Path, text: str) -> list[str]:
 
 
 def test_unknown_keys_are_named_with_their_path(tmp_path: Path) -> None:
-    found = problems(tmp_path, "services:\n  - name: api\n    path: a\n    ownr: x\nscan:\n  tmeout: 3\n")
+    found = problems(
+        tmp_path, "services:\n  - name: api\n    path: a\n    ownr: x\nscan:\n  tmeout: 3\n"
+    )
     assert "compliance.yaml: services[0].ownr: unknown key" in found
     assert "compliance.yaml: scan.tmeout: unknown key" in found
 

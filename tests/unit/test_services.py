@@ -79,7 +79,11 @@ def test_codeowners_last_match_wins_and_globs() -> None:
 
 
 def test_attribution_deepest_service_wins(tmp_path: Path) -> None:
-    write(tmp_path, "compliance.yaml", "services:\n  - {name: a, path: svc}\n  - {name: b, path: svc/b}\n")
+    write(
+        tmp_path,
+        "compliance.yaml",
+        "services:\n  - {name: a, path: svc}\n  - {name: b, path: svc/b}\n",
+    )
     write(tmp_path, "svc/b/x.py")
     attribute = attributor(discover(tmp_path))
     assert attribute("svc/b/x.py") == "b"

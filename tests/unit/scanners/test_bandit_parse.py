@@ -43,8 +43,16 @@ def test_clean_output() -> None:
 
 @pytest.mark.parametrize(
     "garbage",
-    [b"", b"not json", b'{"results": [', b"[]", b'{"errors": []}', b'{"results": [42]}',
-     b'{"results": [{"test_id": "B1"}]}', b'{"results": [], "errors": {}}'],
+    [
+        b"",
+        b"not json",
+        b'{"results": [',
+        b"[]",
+        b'{"errors": []}',
+        b'{"results": [42]}',
+        b'{"results": [{"test_id": "B1"}]}',
+        b'{"results": [], "errors": {}}',
+    ],
 )
 def test_garbage_is_a_failure_never_a_pass(garbage: bytes) -> None:
     with pytest.raises(ScannerFailure):
