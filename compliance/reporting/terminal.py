@@ -61,7 +61,7 @@ class TerminalRenderer:
             console.print(_plain(f"error: scanner {run.name} failed: {run.error}", "bold red"))
         console.print(_counts_table(result))
         if result.findings:
-            console.print(_findings_table(result, options.max_findings))
+            _findings_list(console, result, options.max_findings, options.width)
         if result.skipped:
             console.print(_plain(f"Skipped {len(result.skipped)} item(s):", "bold"))
             for skip in result.skipped[:MAX_SKIPPED_SHOWN]:
@@ -112,23 +112,21 @@ def _counts_table(result: ScanResult) -> Table:
     return table
 
 
-def _findings_table(result: ScanResult, limit: int) -> Table:
+def _findings_list(console: Console, result: ScanResult, limit: int, width: int) -> None:
+    """Two lines per finding: where and what, then the first line of the message."""
     shown = result.findings[:limit]
-    title = f"Worst findings ({len(shown)} of {len(result.findings)})"
-    table = Table(title=title, title_justify="left", show_edge=False)
-    for column in ("severity", "tool", "rule", "location", "service", "message"):
-        table.add_column(column, overflow="fold")
+    console.print(Text(f"Worst findings ({len(shown)} of {len(result.findings)})", style="bold"))
     for finding in shown:
         line = f":{finding.location.start_line}" if finding.location.start_line else ""
-        table.add_row(
-            Text(finding.severity.value, style=_SEVERITY_STYLE[finding.severity]),
-            finding.tool,
-            _plain(finding.rule_id),
-            _plain(f"{finding.location.path}{line}"),
-            _plain(finding.service),
-            _plain(_first_line(finding.message)),
-        )
-    return table
+        head = Text("  ")
+        head.append(f"{finding.severity.value.upper():<8}", style=_SEVERITY_STYLE[finding.severity])
+        head.append(f" {finding.tool:<9} ")
+        head.append(safe(finding.rule_id), style="bold")
+        head.append(f"  {safe(finding.location.path)}{line}")
+        head.append(f"  [{safe(finding.service)}]", style="dim")
+        console.print(head, overflow="fold")
+        detail = _first_line(finding.title if finding.package else finding.message, width - 12)
+        console.print(Text("           " + safe(detail), style="dim"), overflow="ellipsis")
 
 
 def _first_line(text: str, limit: int = 120) -> str:
