@@ -1,0 +1,1 @@
+"""Payments service: card charges and refunds for the Acme checkout."""

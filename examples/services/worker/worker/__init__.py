@@ -1,0 +1,1 @@
+"""Export worker: turns export requests from the SQS queue into files customers can download."""
