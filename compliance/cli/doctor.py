@@ -62,5 +62,11 @@ def doctor(advisory_db: Path | None, fmt: str) -> None:
         for binary, present in health.optional_binaries:
             state = "found" if present else "not found: charts/overlays are reported as skipped"
             click.echo(f"     {binary:<10} {state}")
+        offline_audit = next((s for s in health.scanners if s.name == "pip-audit"), None)
+        if advisory_db is None and offline_audit is not None and not offline_audit.offline:
+            click.echo(
+                "hint: pip-audit needs OSV online unless given a local advisory folder: "
+                "--advisory-db DIR (or scan.advisory_db in compliance.yaml)"
+            )
     code = ExitCode.OK if health.healthy else ExitCode.SCANNER_ERROR
     click.get_current_context().exit(int(code))

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Time `compliance scan` against the raw scanners, with hyperfine (Debian: apt-get install hyperfine).
+#
+#   benchmarks/run.sh [examples|generated|large ...]   (default: all three; RUNS=3 by default)
+#
+# For each repository it times:
+#   - each scanner alone, run the way a hand-written CI script runs it:
+#       bandit -r, semgrep on the folder with our rules, checkov -d (with the parallelism fix,
+#       CHECKOV_PARALLELIZATION_TYPE=none, so the baseline is not the pathological default);
+#       pip-audit has no offline mode of its own, so its "alone" is our adapter alone;
+#   - the four one after another (the sequential CI script);
+#   - `compliance scan` (all four, in parallel, offline).
+# Results: benchmarks/results/<repo>.json (hyperfine) and a summary printed by summarize.py.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo_root="$(dirname "$here")"
+work="$here/work"
+results="$here/results"
+runs="${RUNS:-3}"
+bin="$(dirname "$(command -v compliance)")"
+rules="$repo_root/policies/semgrep"
+adb="$repo_root/examples/advisory-db"
+mkdir -p "$work" "$results"
+
+prepare() {
+  case "$1" in
+    examples) rm -rf "$work/examples" && cp -r "$repo_root/examples" "$work/examples" ;;
+    generated) [ -d "$work/generated" ] || python "$here/generate_repo.py" "$work/generated" \
+        --python 2000 --terraform 200 --services 20 ;;
+    large) [ -d "$work/large" ] || python "$here/generate_repo.py" "$work/large" \
+        --python 4000 --terraform 0 --services 4 --dockerfiles 3 --workflows 4 ;;
+    *) echo "unknown repository: $1" >&2; exit 2 ;;
+  esac
+}
+
+bench() {
+  local name="$1" target="$work/$1"
+  local bandit="$bin/bandit -r $target -f json -q -o /dev/null"
+  local semgrep="$bin/semgrep scan --config $rules --json --metrics=off --disable-version-check -q $target -o /dev/null"
+  local checkov="CHECKOV_PARALLELIZATION_TYPE=none $bin/checkov -d $target --skip-download -o json --quiet --compact > /dev/null"
+  local pipaudit="$bin/compliance scan $target --scanner pip-audit --advisory-db $adb -q --format json > /dev/null"
+  local compliance="$bin/compliance scan $target --advisory-db $adb -q --format json > /dev/null"
+  hyperfine --runs "$runs" --warmup 1 --ignore-failure --shell bash \
+    --export-json "$results/$name.json" \
+    -n bandit "$bandit" \
+    -n semgrep "$semgrep" \
+    -n checkov "$checkov" \
+    -n pip-audit "$pipaudit" \
+    -n sequential "$bandit; $semgrep; $checkov; $pipaudit" \
+    -n "compliance scan" "$compliance" \
+    -n "compliance: bandit only" "$bin/compliance scan $target --scanner bandit -q --format json > /dev/null" \
+    -n "compliance: semgrep only" "$bin/compliance scan $target --scanner semgrep -q --format json > /dev/null" \
+    -n "compliance: checkov only" "$bin/compliance scan $target --scanner checkov -q --format json > /dev/null"
+}
+
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(examples generated large)
+for name in "${targets[@]}"; do
+  prepare "$name"
+  bench "$name"
+done
+python "$here/summarize.py" "${targets[@]/#/$results/}"
