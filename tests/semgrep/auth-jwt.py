@@ -89,3 +89,28 @@ def create_user(db):
 def django_create(request):
     # ruleid: mass-assignment-request-json
     return User.objects.create(**request.POST.dict())
+
+
+def update_profile(user, query):
+    # one case per request-body shape the rule spells out (plain attribute, converted, get_json())
+    # ruleid: mass-assignment-request-json
+    query.filter(User.id == user.id).update(request.form.to_dict())
+    # ruleid: mass-assignment-request-json
+    user.__dict__.update(request.get_json(silent=True))
+    # ruleid: mass-assignment-request-json
+    User.objects.update_or_create(id=user.id, defaults=request.POST)
+    # ruleid: mass-assignment-request-json
+    User(**request.get_json(
+        force=True))
+    form = request.form.to_dict()
+    # ruleid: mass-assignment-request-json
+    User.objects.filter(id=user.id).update(**form)
+    # ok: mass-assignment-request-json
+    User(**request.args)
+    # ok: mass-assignment-request-json
+    User(**request.json.get("profile", {}))
+    # ok: mass-assignment-request-json
+    User(**request.form.copy())
+    args = request.args
+    # ok: mass-assignment-request-json
+    User(**args)

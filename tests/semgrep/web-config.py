@@ -90,6 +90,8 @@ app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_SAMESITE="Lax")
 app.config["WTF_CSRF_ENABLED"] = False
 # ok: csrf-disabled
 app.config["WTF_CSRF_ENABLED"] = True
+# ruleid: csrf-disabled
+app.config.update(WTF_CSRF_ENABLED=False)
 csrf = CSRFProtect(app)
 
 # ruleid: flask-debug-config-enabled
@@ -107,6 +109,10 @@ class ProductionConfig:
     WTF_CSRF_ENABLED = False
     # ruleid: insecure-session-cookie
     REMEMBER_COOKIE_SECURE = False
+    # ruleid: insecure-session-cookie
+    SESSION_COOKIE_HTTPONLY = False
+    # ruleid: csrf-disabled
+    CSRF_ENABLED = False
 
 
 class TestingConfig:
