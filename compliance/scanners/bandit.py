@@ -38,14 +38,21 @@ from compliance.scanners.interface import (
     ScannerOutput,
     ScanSettings,
 )
-from compliance.scanners.process import Completed, ProcessRunner, describe_exit, find_executable
+from compliance.scanners.process import (
+    Completed,
+    ProcessRunner,
+    arg_cost,
+    argv_budget,
+    describe_exit,
+    find_executable,
+    installed_alongside,
+    package_version,
+)
 from compliance.scanners.source import read_snippet
 
 NAME = "bandit"
 #: Below this many files one bandit process is faster than several (start-up costs ~0.4 s).
 SHARD_MIN_FILES = 200
-#: Keep each command line well below the kernel's argument limit.
-MAX_ARGV_BYTES = 100_000
 
 _SECRET_TESTS = frozenset({"B105", "B106", "B107"})
 _SEVERITY = {
@@ -78,9 +85,11 @@ class BanditScanner:
         exe = _executable(ctx.settings)
         shards = shard(files, ctx.settings.jobs, root=ctx.root)
         argvs = [[exe, "-f", "json", "-q", "--exit-zero", *s] for s in shards]
-        # bandit's JSON does not carry its version: ask for it alongside the shards.
+        # bandit's JSON does not carry its version. When bandit is installed beside us, its
+        # package metadata is the answer; otherwise ask it, alongside the shards.
+        local_version = package_version(NAME) if installed_alongside(exe) else None
         with ThreadPoolExecutor(max_workers=len(argvs) + 1) as pool:
-            version_job = pool.submit(self.version, proc, ctx.settings)
+            version_job = None if local_version else pool.submit(self.version, proc, ctx.settings)
             done = list(
                 pool.map(
                     lambda argv: proc.run(
@@ -89,7 +98,7 @@ class BanditScanner:
                     argvs,
                 )
             )
-            version = version_job.result()
+            version = local_version or (version_job.result() if version_job else None)
         findings: list[RawFinding] = []
         skipped: list[Skip] = []
         for completed in done:
@@ -124,8 +133,8 @@ def _checked(done: Completed) -> bytes:
 def shard(files: Sequence[str], jobs: int, *, root: Path) -> list[list[str]]:
     """Split files into balanced shards by size (largest first, onto the lightest shard)."""
     count = max(1, jobs) if len(files) >= SHARD_MIN_FILES else 1
-    total_len = sum(len(f) + 1 for f in files)
-    count = max(count, -(-total_len // MAX_ARGV_BYTES))
+    total = sum(arg_cost(f) for f in files)
+    count = max(count, -(-total // argv_budget()))
     sizes = {f: _size(root / f) for f in files}
     buckets: list[list[str]] = [[] for _ in range(count)]
     loads = [0] * count

@@ -10,6 +10,7 @@ package imports `subprocess`.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import os
 import shutil
 import signal
@@ -55,6 +56,38 @@ def find_executable(name: str, override: str | None = None) -> str | None:
     if sibling.is_file() and os.access(sibling, os.X_OK):
         return str(sibling)
     return shutil.which(name)
+
+
+_ARGV_MARGIN = 128 * 1024
+
+
+def argv_budget() -> int:
+    """Bytes of file arguments one command may carry: the kernel's limit on arguments plus
+    environment, less the environment we pass on and a margin. Count each argument as its
+    length plus 9 (its terminating NUL and its pointer)."""
+    try:
+        limit = int(os.sysconf("SC_ARG_MAX"))
+    except (ValueError, OSError):
+        limit = 256 * 1024
+    environment = sum(len(k) + len(v) + 10 for k, v in os.environ.items())
+    return max(32 * 1024, min(limit, 2 * 1024 * 1024) - environment - _ARGV_MARGIN)
+
+
+def arg_cost(arg: str) -> int:
+    return len(arg.encode("utf-8", errors="surrogateescape")) + 9
+
+
+def installed_alongside(executable: str) -> bool:
+    """Whether `executable` belongs to the running interpreter's environment."""
+    return Path(executable).absolute().parent == Path(sys.executable).absolute().parent
+
+
+def package_version(distribution: str) -> str | None:
+    """The installed version of a distribution in this environment, if any."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 class ProcessRunner:

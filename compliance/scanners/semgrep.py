@@ -37,12 +37,18 @@ from compliance.scanners.interface import (
     ScannerOutput,
     ScanSettings,
 )
-from compliance.scanners.process import Completed, ProcessRunner, describe_exit, find_executable
+from compliance.scanners.process import (
+    Completed,
+    ProcessRunner,
+    arg_cost,
+    argv_budget,
+    describe_exit,
+    find_executable,
+)
 from compliance.scanners.source import read_snippet
 
 NAME = "semgrep"
 OFFLINE_FLAGS = ("--metrics=off", "--disable-version-check")
-MAX_ARGV_BYTES = 100_000
 #: semgrep's own severities, used only when a rule lacks our `metadata.severity`.
 _SEMGREP_SEVERITY = {
     "ERROR": Severity.HIGH,
@@ -91,7 +97,7 @@ class SemgrepScanner:
         commands: list[tuple[str, ...]] = []
         raws: list[bytes] = []
         version: str | None = None
-        for chunk in _chunks(files):
+        for chunk in _chunks(files, argv_budget() - sum(arg_cost(a) for a in base)):
             done = proc.run(
                 [*base, "--", *chunk],
                 tool=NAME,
@@ -129,15 +135,16 @@ def _executable(settings: ScanSettings) -> str:
     return exe
 
 
-def _chunks(files: Sequence[str]) -> list[list[str]]:
+def _chunks(files: Sequence[str], budget: int) -> list[list[str]]:
+    """As few command lines as the kernel allows (each semgrep start costs about a second)."""
     chunks: list[list[str]] = [[]]
     size = 0
     for name in files:
-        if chunks[-1] and size + len(name) + 1 > MAX_ARGV_BYTES:
+        if chunks[-1] and size + arg_cost(name) > budget:
             chunks.append([])
             size = 0
         chunks[-1].append(name)
-        size += len(name) + 1
+        size += arg_cost(name)
     return chunks
 
 

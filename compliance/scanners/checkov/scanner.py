@@ -18,13 +18,18 @@ from compliance.model import RawFinding, Skip
 from compliance.scanners.checkov.parse import NAME, ParsedCheckov, parse_checkov_output
 from compliance.scanners.checkov.table import TABLE_PATH, YAML_LOADER, CheckTable, load_check_table
 from compliance.scanners.interface import NothingToScan, ScanContext, ScannerOutput, ScanSettings
-from compliance.scanners.process import Completed, ProcessRunner, describe_exit, find_executable
+from compliance.scanners.process import (
+    Completed,
+    ProcessRunner,
+    arg_cost,
+    argv_budget,
+    describe_exit,
+    find_executable,
+)
 from compliance.scanners.source import read_snippet
 
 #: Frameworks given files one by one; terraform, helm and kustomize need their folder.
 FILE_FRAMEWORKS = ("cloudformation", "kubernetes", "dockerfile", "github_actions")
-#: Keep each command line well below the kernel's argument limit.
-MAX_ARGV_BYTES = 100_000
 #: --soft-fail: exit 0 with findings, so a crash (exit 2) stands out.
 COMMON_ARGS = ("-o", "json", "--skip-download", "--skip-results-upload", "--soft-fail")
 #: Environment overrides (read in checkov's source, 3.3.30). Each one keeps the run offline,
@@ -96,13 +101,6 @@ def plan_invocations(
         local = [d for d in dirs if d not in remote]
         folders += local
         frameworks += [kind] if local else []
-    invocations: list[Invocation] = []
-    if folders:
-        base = _common_folder(folders)
-        # checkov's allowlists stop http(s) chart repos; oci:// and aliases need --skip-path.
-        skips = [a for d in sorted(remote - {""}) for a in ("--skip-path", f"(^|/){re.escape(d)}$")]
-        argv = (exe, "--framework", *frameworks, *COMMON_ARGS, *skips, f"--directory={base}")
-        invocations.append(Invocation(argv, "" if base == "." else base, folders=tuple(folders)))
     by_framework = {
         "cloudformation": inventory.cloudformation_files,
         "kubernetes": inventory.kubernetes_files,
@@ -111,8 +109,33 @@ def plan_invocations(
     }
     used = [fw for fw in FILE_FRAMEWORKS if by_framework[fw]]
     files = sorted({f for fw in used for f in by_framework[fw]})
+    # checkov skips any folder the remote charts/overlays live in only with --skip-path.
+    skips = [a for d in sorted(remote - {""}) for a in ("--skip-path", f"(^|/){re.escape(d)}$")]
+    if folders and files:
+        # One run over the common folder: a checkov start-up costs ~2 s of CPU, more than its
+        # walk for these frameworks (secrets scanning is off). Findings outside the inventory
+        # (excluded folders) are dropped afterwards, as for the Terraform folder run.
+        parents = [posixpath.dirname(f) for f in files]
+        base = _common_folder([*folders, *parents])
+        argv = (
+            exe,
+            "--framework",
+            *frameworks,
+            *used,
+            *COMMON_ARGS,
+            *skips,
+            f"--directory={base}",
+        )
+        rel = "" if base == "." else base
+        invocation = Invocation(argv, rel, files=tuple(files), folders=tuple(folders))
+        return Plan((invocation,), tuple(skipped))
+    invocations: list[Invocation] = []
+    if folders:
+        base = _common_folder(folders)
+        argv = (exe, "--framework", *frameworks, *COMMON_ARGS, *skips, f"--directory={base}")
+        invocations.append(Invocation(argv, "" if base == "." else base, folders=tuple(folders)))
     head = (exe, "--framework", *used, *COMMON_ARGS)
-    for chunk in _chunks(files, MAX_ARGV_BYTES - sum(len(a) + 1 for a in head)):
+    for chunk in _chunks(files, argv_budget() - sum(arg_cost(a) for a in head)):
         argv = (*head, *(f"--file={f}" for f in chunk))
         invocations.append(Invocation(argv, "", files=tuple(chunk)))
     return Plan(tuple(invocations), tuple(skipped))
@@ -128,7 +151,7 @@ def _chunks(files: Sequence[str], budget: int) -> list[list[str]]:
     chunks: list[list[str]] = []
     size = budget
     for name in files:
-        cost = len(name.encode()) + len("--file=") + 1
+        cost = arg_cost("--file=" + name)
         if size + cost > budget:
             chunks.append([])
             size = 0
@@ -137,11 +160,14 @@ def _chunks(files: Sequence[str], budget: int) -> list[list[str]]:
     return chunks
 
 
-def _keep(finding: RawFinding, inventory: Inventory) -> bool:
-    """Whether a finding of the folder run is in a Terraform file we asked for."""
+def _keep(finding: RawFinding, invocation: Invocation, inventory: Inventory) -> bool:
+    """Whether a finding of a folder run is in a file we asked for."""
     path = finding.location.path
-    if path in inventory.terraform_files or not path.endswith((".tf", ".tf.json")):
+    if path in inventory.terraform_files or path in invocation.files:
         return True
+    if not path.endswith((".tf", ".tf.json")):
+        # Helm charts and Kustomize overlays are given as folders; other files only by name.
+        return any(_under(path, d) for d in invocation.folders if d not in inventory.terraform_dirs)
     # A module's resource is reported in the module's file, under the caller's address.
     return (finding.resource or "").startswith("module.") and path in inventory.all_files
 
@@ -213,16 +239,18 @@ def _select(
 ) -> tuple[list[RawFinding], list[Skip]]:
     """What one invocation contributes: the folder run only within the selected folders;
     the file run adds a skip for each file no check ran on (and that did not fail to parse)."""
+    findings = list(parsed.findings)
+    skips = list(parsed.skipped)
     if invocation.folders:
-        findings = [f for f in parsed.findings if _keep(f, inventory)]
-        return findings, [s for s in parsed.skipped if _selected(s.path, invocation, inventory)]
-    noted = {s.path for s in parsed.skipped}
+        findings = [f for f in findings if _keep(f, invocation, inventory)]
+        skips = [s for s in skips if _selected(s.path, invocation, inventory)]
+    noted = {s.path for s in skips}
     unchecked = [
         Skip(f, NOTHING_CHECKED, tool=NAME)
         for f in invocation.files
         if f not in parsed.checked_files and f not in noted
     ]
-    return list(parsed.findings), [*parsed.skipped, *unchecked]
+    return findings, [*skips, *unchecked]
 
 
 def _lines(f: RawFinding) -> tuple[int | None, int | None]:
@@ -247,9 +275,13 @@ def _parse(completed: Completed, root: str, table: CheckTable, base: str) -> Par
 
 
 def _selected(path: str, invocation: Invocation, inventory: Inventory) -> bool:
-    if path in inventory.terraform_files:
+    if path in inventory.terraform_files or path in invocation.files:
         return True
-    return any(path == d or path.startswith(d.rstrip("/") + "/") for d in invocation.folders)
+    return any(_under(path, d) for d in invocation.folders)
+
+
+def _under(path: str, folder: str) -> bool:
+    return folder in ("", ".") or path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 def _display(argv: Iterable[str]) -> tuple[str, ...]:

@@ -19,9 +19,8 @@ from compliance.scanners.checkov import (
     parse_checkov_output,
     plan_invocations,
 )
-from compliance.scanners.checkov.scanner import MAX_ARGV_BYTES
 from compliance.scanners.interface import NothingToScan, ScanContext, ScanSettings
-from compliance.scanners.process import Completed
+from compliance.scanners.process import Completed, arg_cost
 from compliance.scanners.source import MAX_SNIPPET_CHARS, MAX_SNIPPET_LINES
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "scanners" / "checkov"
@@ -289,7 +288,7 @@ def _inventory(**files: tuple[str, ...]) -> Inventory:
     return Inventory(root=Path("/repo"), **files)  # type: ignore[arg-type]
 
 
-def test_plan_passes_files_and_terraform_folders() -> None:
+def test_plan_combines_terraform_folders_and_files_in_one_run() -> None:
     inventory = _inventory(
         terraform_files=("svc/a/infra/main.tf", "svc/b/infra/main.tf"),
         kubernetes_files=("k8s/pod.yaml",),
@@ -298,20 +297,37 @@ def test_plan_passes_files_and_terraform_folders() -> None:
         python_files=tuple(f"src/m{i}.py" for i in range(500)),
     )
     plan = plan_invocations("checkov", inventory, frozenset(), remote=frozenset())
-    folder_run, file_run = plan.invocations
-    assert folder_run.argv[:3] == ("checkov", "--framework", "terraform")
-    assert folder_run.argv[-1] == "--directory=svc"
-    assert folder_run.base == "svc"
-    assert file_run.argv[1:5] == ("--framework", "kubernetes", "dockerfile", "github_actions")
-    assert [a for a in file_run.argv if a.startswith("--file=")] == [
+    (run,) = plan.invocations  # one start-up, not two
+    assert run.argv[1:6] == (
+        "--framework",
+        "terraform",
+        "kubernetes",
+        "dockerfile",
+        "github_actions",
+    )
+    assert run.argv[-1] == "--directory=."
+    assert run.folders == ("svc/a/infra", "svc/b/infra")
+    assert run.files == (".github/workflows/ci.yml", "Dockerfile", "k8s/pod.yaml")
+    assert not any(".py" in a for a in run.argv)
+    assert "--soft-fail" in run.argv and "--skip-download" in run.argv
+    assert plan.skipped == ()
+
+
+def test_plan_passes_files_explicitly_without_terraform() -> None:
+    inventory = _inventory(
+        kubernetes_files=("k8s/pod.yaml",),
+        dockerfiles=("Dockerfile",),
+        github_workflows=(".github/workflows/ci.yml",),
+        python_files=tuple(f"src/m{i}.py" for i in range(500)),
+    )
+    (run,) = plan_invocations("checkov", inventory, frozenset(), remote=frozenset()).invocations
+    assert run.argv[1:5] == ("--framework", "kubernetes", "dockerfile", "github_actions")
+    assert [a for a in run.argv if a.startswith("--file=")] == [
         "--file=.github/workflows/ci.yml",
         "--file=Dockerfile",
         "--file=k8s/pod.yaml",
     ]
-    for invocation in plan.invocations:
-        assert not any(".py" in a for a in invocation.argv)
-        assert "--soft-fail" in invocation.argv and "--skip-download" in invocation.argv
-    assert plan.skipped == ()
+    assert not any(a.startswith("--directory") or ".py" in a for a in run.argv)
 
 
 def test_plan_for_a_root_terraform_folder() -> None:
@@ -348,7 +364,9 @@ def test_plan_scans_local_charts_and_skips_remote_ones_when_helm_is_there() -> N
     assert skip.path == "charts/api" and "remote" in skip.reason
 
 
-def test_plan_splits_long_file_lists() -> None:
+def test_plan_splits_long_file_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    budget = 100_000
+    monkeypatch.setattr("compliance.scanners.checkov.scanner.argv_budget", lambda: budget)
     names = tuple(f"manifests/{'x' * 80}/{i:05d}.yaml" for i in range(3000))
     plan = plan_invocations(
         "checkov", _inventory(kubernetes_files=names), frozenset(), remote=frozenset()
@@ -357,7 +375,7 @@ def test_plan_splits_long_file_lists() -> None:
     passed = [f for run in plan.invocations for f in run.files]
     assert passed == sorted(names)
     for run in plan.invocations:
-        assert sum(len(a.encode()) + 1 for a in run.argv) <= MAX_ARGV_BYTES
+        assert sum(arg_cost(a) for a in run.argv) <= budget
 
 
 # --- running with a fake process runner -------------------------------------------------------

@@ -56,3 +56,14 @@ def test_per_file_warning_becomes_a_skip() -> None:
 def test_garbage_is_a_failure_never_a_pass(garbage: bytes) -> None:
     with pytest.raises(ScannerFailure):
         parse_semgrep_output(garbage, FIXTURE)
+
+
+def test_file_lists_are_split_only_past_the_kernel_limit() -> None:
+    from compliance.scanners.process import arg_cost
+    from compliance.scanners.semgrep import _chunks
+
+    files = [f"pkg/module_{i:05d}.py" for i in range(4000)]
+    assert _chunks(files, 1_000_000) == [files]
+    chunks = _chunks(files, 20_000)
+    assert [f for c in chunks for f in c] == files
+    assert all(sum(arg_cost(f) for f in c) <= 20_000 for c in chunks)
