@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from compliance.errors import ConfigError, Problem
+from compliance.errors import ConfigError, Problem, validation_problems
 from compliance.model import Severity
 
 if sys.version_info >= (3, 11):
@@ -114,30 +114,6 @@ def parse_config(raw: Any, display: str) -> RepoConfig:
         raise ConfigError(validation_problems(exc, display)) from None
 
 
-def validation_problems(exc: ValidationError, display: str) -> list[Problem]:
-    """Turn pydantic's errors into one Problem per bad key, with a readable key path."""
-    problems = []
-    for error in exc.errors():
-        location = _key_path(error["loc"])
-        message = error["msg"]
-        if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif message.startswith("Value error, "):
-            message = message.removeprefix("Value error, ")
-        problems.append(Problem(display, location, message))
-    return problems
-
-
-def _key_path(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
-
-
 def _display(path: Path, root: Path) -> str:
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
@@ -167,10 +143,20 @@ def _read_raw(path: Path, display: str) -> Any:
         raise ConfigError([Problem(display, where, f"invalid YAML: {problem}")]) from None
 
 
-def bundled_policy_dir() -> Path:
-    """The default policies: inside the wheel, or the repository's policies/ in a checkout."""
+def _bundled(name: str) -> Path:
+    """A data folder shipped in the wheel (compliance/_data/NAME), or the checkout's NAME/."""
     package = Path(__file__).resolve().parent
-    installed = package / "_data" / "policies"
+    installed = package / "_data" / name
     if installed.is_dir():
         return installed
-    return package.parent / "policies"
+    return package.parent / name
+
+
+def bundled_policy_dir() -> Path:
+    """The default policies (our semgrep rules, checkov severities)."""
+    return _bundled("policies")
+
+
+def bundled_controls_dir() -> Path:
+    """The control catalogues (controls/iso27001, controls/soc2)."""
+    return _bundled("controls")

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
+from pydantic import ValidationError
+
 
 class ExitCode(IntEnum):
     """The documented exit codes. Scripts depend on these: never renumber."""
@@ -87,3 +89,27 @@ class InternalError(ComplianceError):
     """A bug in compliance itself."""
 
     exit_code = ExitCode.INTERNAL_ERROR
+
+
+def validation_problems(exc: ValidationError, display: str) -> list[Problem]:
+    """Turn pydantic's errors into one Problem per bad key, with a readable key path."""
+    problems = []
+    for error in exc.errors():
+        location = _key_path(error["loc"])
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        problems.append(Problem(display, location, message))
+    return problems
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text

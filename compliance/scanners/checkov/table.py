@@ -13,8 +13,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from compliance.config import validation_problems
-from compliance.errors import ConfigError, Problem
+from compliance.errors import ConfigError, Problem, validation_problems
 from compliance.model import Severity
 
 #: Where the table sits under the policy folder (the repo's policies/ or the wheel's copy).

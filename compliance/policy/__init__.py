@@ -1,0 +1,1 @@
+"""Strict schemas and loaders for the YAML under controls/ and policies/."""
