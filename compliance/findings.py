@@ -144,6 +144,8 @@ def finalize(
                 resource=raw.resource,
                 package=raw.package,
                 help_url=raw.help_url,
+                category=raw.category,
+                suppression=raw.suppression,
             )
         )
     return tuple(sorted(findings, key=Finding.sort_key))

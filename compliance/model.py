@@ -104,6 +104,20 @@ class Package:
     aliases: tuple[str, ...] = ()
 
 
+class SuppressionKind(enum.Enum):
+    INLINE = "inline"
+    WAIVED = "waived"
+    BASELINED = "baselined"
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """Why a finding does not count against the gate, with the justification an auditor reads."""
+
+    kind: SuppressionKind
+    justification: str
+
+
 @dataclass(frozen=True, slots=True)
 class RawFinding:
     """What a scanner adapter reports, before attribution and fingerprinting.
@@ -125,6 +139,12 @@ class RawFinding:
     resource: str | None = None
     package: Package | None = None
     help_url: str | None = None
+    #: The rule's family for mapping rules: our semgrep `metadata.category`, our checkov
+    #: table's category (networking, encryption, logging, ...), "dependency" for pip-audit.
+    category: str | None = None
+    #: Set when the tool's own inline suppression (`# nosec`, `# nosemgrep`,
+    #: `checkov:skip=`) silenced this finding: reported and counted, never gated.
+    suppression: Suppression | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +166,10 @@ class Finding:
     resource: str | None = None
     package: Package | None = None
     help_url: str | None = None
+    category: str | None = None
+    suppression: Suppression | None = None
+    #: Control ids (both frameworks) this finding bears on, from the mapping rules.
+    controls: tuple[str, ...] = ()
 
     def sort_key(self) -> tuple[int, str, str, int, str, str]:
         """Worst first, then service, path, line, rule: the order of every report."""

@@ -18,6 +18,7 @@ def _finding(f: Finding) -> dict[str, Any]:
         "severity": f.severity.value,
         "confidence": f.confidence.value if f.confidence else None,
         "kind": f.kind.value,
+        "category": f.category,
         "message": f.message,
         "path": f.location.path,
         "line": f.location.start_line,
@@ -27,6 +28,11 @@ def _finding(f: Finding) -> dict[str, Any]:
         "snippet": f.snippet,
         "resource": f.resource,
         "help_url": f.help_url,
+        "suppression": (
+            {"kind": f.suppression.kind.value, "justification": f.suppression.justification}
+            if f.suppression
+            else None
+        ),
     }
     if f.package is not None:
         data["package"] = {

@@ -236,6 +236,7 @@ def _finding(item: Any, root: Path) -> RawFinding:
         title=rule_id.replace("-", " "),
         message=message,
         severity=severity,
+        category=category or None,
         kind=FindingKind.SECRET if category == "secrets" else FindingKind.CODE,
         location=Location(path, start, end),
         confidence=confidence,

@@ -129,6 +129,7 @@ def _finding(
         title=title,
         message=f"{resource}: {title}" if resource else title,
         severity=policy.severity,
+        category=str(policy.category),
         kind=FindingKind.IAC_MISCONFIGURATION,
         location=Location(path, min(lines, default=None), max(lines, default=None)),
         cwe=policy.cwe,

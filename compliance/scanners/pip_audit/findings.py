@@ -87,6 +87,7 @@ def vulnerability_finding(pin: Pinned, vuln: Vulnerability) -> RawFinding:
         title=f"{pin.name} {pin.version}: {vuln.id}",
         message=message,
         severity=vuln.severity,
+        category="dependency",
         kind=FindingKind.DEPENDENCY_VULNERABILITY,
         location=Location(pin.file, pin.line, pin.line),
         cwe=vuln.cwe,
@@ -108,6 +109,7 @@ def unpinned_finding(requirement: Unpinned) -> RawFinding:
             "Pin it with == or commit a lock file."
         ),
         severity=Severity.LOW,
+        category="dependency",
         kind=FindingKind.DEPENDENCY_NOT_AUDITED,
         location=Location(requirement.file, requirement.line, requirement.line),
         resource=str(requirement.name),
@@ -125,6 +127,7 @@ def unauditable_finding(requirement: Unauditable) -> RawFinding:
             f"{requirement.reason}."
         ),
         severity=Severity.LOW,
+        category="dependency",
         kind=FindingKind.DEPENDENCY_NOT_AUDITED,
         location=Location(requirement.file, requirement.line, requirement.line),
         resource=str(requirement.name),
