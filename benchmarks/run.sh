@@ -14,7 +14,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo_root="$(dirname "$here")"
-work="$here/work"
+work="${BENCH_WORK:-/tmp/compliance-bench}"  # outside any git checkout: semgrep skips .gitignored paths
 results="$here/results"
 runs="${RUNS:-3}"
 bin="$(dirname "$(command -v compliance)")"

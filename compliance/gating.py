@@ -15,7 +15,9 @@ def evaluate_threshold(
     findings: Sequence[Finding], scanners: Sequence[ScannerRun], fail_on: Severity
 ) -> Verdict:
     reasons: list[str] = []
-    failing = tuple(f.fingerprint for f in findings if f.severity >= fail_on)
+    failing = tuple(
+        f.fingerprint for f in findings if f.suppression is None and f.severity >= fail_on
+    )
     if failing:
         noun = "finding" if len(failing) == 1 else "findings"
         reasons.append(f"{len(failing)} {noun} at or above severity {fail_on.value}")

@@ -9,16 +9,24 @@ Oddities this adapter owns:
 - bandit is single-threaded: large file lists are split into shards run side by side.
 - Its `code` field carries context lines with number prefixes; we read the flagged lines
   from the file instead, so the snippet (and the fingerprint) is only the offending code.
+- `# nosec` comments: bandit honours them by tokenizing every file (a fifth of its time on a
+  large repository) and drops what they silence without a trace. We run it with
+  `--ignore-nosec` and apply its rule ourselves (a nosec comment on the flagged line or the
+  first commented line of the node's range; bare silences every test, otherwise the listed
+  ids or names), so each silenced finding is reported as suppressed, with the comment.
 - Its messages can quote the secret it found ("Possible hardcoded password: 'hunter2'"):
   secret findings are marked as such so they are redacted downstream.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import tokenize
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +39,8 @@ from compliance.model import (
     RuleId,
     Severity,
     Skip,
+    Suppression,
+    SuppressionKind,
 )
 from compliance.scanners.interface import (
     NothingToScan,
@@ -48,7 +58,7 @@ from compliance.scanners.process import (
     installed_alongside,
     package_version,
 )
-from compliance.scanners.source import read_snippet
+from compliance.scanners.source import SnippetReader
 
 NAME = "bandit"
 #: Below this many files one bandit process is faster than several (start-up costs ~0.4 s).
@@ -84,7 +94,7 @@ class BanditScanner:
             raise NothingToScan("no Python files")
         exe = _executable(ctx.settings)
         shards = shard(files, ctx.settings.jobs, root=ctx.root)
-        argvs = [[exe, "-f", "json", "-q", "--exit-zero", *s] for s in shards]
+        argvs = [[exe, "-f", "json", "-q", "--exit-zero", "--ignore-nosec", *s] for s in shards]
         # bandit's JSON does not carry its version. When bandit is installed beside us, its
         # package metadata is the answer; otherwise ask it, alongside the shards.
         local_version = package_version(NAME) if installed_alongside(exe) else None
@@ -175,7 +185,9 @@ def parse_bandit_output(stdout: bytes, root: Path) -> ParsedBandit:
     errors = data.get("errors", [])
     if not isinstance(errors, list):
         raise ScannerFailure("bandit printed JSON whose 'errors' is not a list")
-    findings = [_finding(item, root) for item in data["results"]]
+    reader = SnippetReader(root)
+    nosec = NosecIndex(reader)
+    findings = [nosec.apply(_finding(item, reader), item) for item in data["results"]]
     skipped = [
         Skip(
             _relative(str(e.get("filename", "?"))),
@@ -188,7 +200,7 @@ def parse_bandit_output(stdout: bytes, root: Path) -> ParsedBandit:
     return ParsedBandit(tuple(findings), tuple(skipped))
 
 
-def _finding(item: Any, root: Path) -> RawFinding:
+def _finding(item: Any, reader: SnippetReader) -> RawFinding:
     if not isinstance(item, dict):
         raise ScannerFailure("bandit result is not an object")
     try:
@@ -215,9 +227,76 @@ def _finding(item: Any, root: Path) -> RawFinding:
         location=Location(path, start, end),
         confidence=_CONFIDENCE.get(str(item.get("issue_confidence", "")).upper()),
         cwe=cwe,
-        snippet=read_snippet(root, path, start, end),
+        snippet=reader.read(path, start, end),
         help_url=str(item["more_info"]) if item.get("more_info") else None,
     )
+
+
+#: bandit's own patterns (bandit/core/manager.py).
+_NOSEC_COMMENT = re.compile(r"#\s*nosec:?\s*(?P<tests>[^#]+)?#?")
+_NOSEC_TESTS = re.compile(r"(?:(B\d+|[a-z\d_]+),?)+", re.IGNORECASE)
+
+
+class NosecIndex:
+    """The `# nosec` comments of the files findings are in, found as bandit finds them."""
+
+    def __init__(self, reader: SnippetReader) -> None:
+        self._reader = reader
+        self._comments: dict[str, dict[int, frozenset[str]]] = {}
+
+    def apply(self, finding: RawFinding, item: dict[str, Any]) -> RawFinding:
+        """The finding, marked suppressed when a nosec comment silences its test."""
+        comments = self._file_comments(finding.location.path)
+        if not comments:
+            return finding
+        line = int(item.get("line_number") or 0)
+        line_range = [int(n) for n in item.get("line_range") or [line]]
+        on_line = comments.get(line)
+        in_range = next((comments[n] for n in line_range if n in comments), None)
+        if on_line is None and in_range is None:
+            return finding
+        tests = (on_line or frozenset()) | (in_range or frozenset())
+        name = str(item.get("test_name", "")).lower()
+        if tests and finding.rule_id.upper() not in tests and name not in tests:
+            return finding
+        where = line if on_line is not None else next(n for n in line_range if n in comments)
+        listed = f" {', '.join(sorted(tests))}" if tests else ""
+        reason = f"`# nosec{listed}` on line {where} (bandit inline suppression)"
+        return replace(finding, suppression=Suppression(SuppressionKind.INLINE, reason))
+
+    def _file_comments(self, path: str) -> dict[int, frozenset[str]]:
+        if path not in self._comments:
+            self._comments[path] = self._scan(path)
+        return self._comments[path]
+
+    def _scan(self, path: str) -> dict[int, frozenset[str]]:
+        lines = self._reader.lines(path)
+        if not lines or not any("nosec" in line for line in lines):
+            return {}
+        found: dict[int, frozenset[str]] = {}
+        source = io.StringIO("\n".join(lines) + "\n")
+        try:
+            for token in tokenize.generate_tokens(source.readline):
+                if token.type == tokenize.COMMENT:
+                    match = _NOSEC_COMMENT.search(token.string)
+                    if match:
+                        found[token.start[0]] = _nosec_tests(match.group("tests"))
+        except (tokenize.TokenError, SyntaxError):
+            return found
+        return found
+
+
+def _nosec_tests(text: str | None) -> frozenset[str]:
+    """Test ids upper-cased, test names lower-cased; empty means every test."""
+    if not text:
+        return frozenset()
+    tests = set()
+    for match in _NOSEC_TESTS.finditer(text):
+        for raw in match.group(0).split(","):
+            part = raw.strip()
+            if part:
+                tests.add(part.upper() if re.fullmatch(r"[Bb]\d+", part) else part.lower())
+    return frozenset(tests)
 
 
 def _relative(filename: str) -> str:

@@ -45,7 +45,7 @@ from compliance.scanners.process import (
     describe_exit,
     find_executable,
 )
-from compliance.scanners.source import read_snippet
+from compliance.scanners.source import SnippetReader
 
 NAME = "semgrep"
 OFFLINE_FLAGS = ("--metrics=off", "--disable-version-check")
@@ -203,12 +203,13 @@ def parse_semgrep_output(stdout: bytes, root: Path) -> ParsedSemgrep:
         skipped.append(
             Skip(str(path), f"semgrep could not analyse it: {reason or message}", tool=NAME)
         )
-    findings = tuple(_finding(item, root) for item in data["results"])
+    reader = SnippetReader(root)
+    findings = tuple(_finding(item, reader) for item in data["results"])
     version = data.get("version")
     return ParsedSemgrep(findings, tuple(skipped), str(version) if version else None)
 
 
-def _finding(item: Any, root: Path) -> RawFinding:
+def _finding(item: Any, reader: SnippetReader) -> RawFinding:
     if not isinstance(item, dict):
         raise ScannerFailure("semgrep result is not an object")
     try:
@@ -241,7 +242,7 @@ def _finding(item: Any, root: Path) -> RawFinding:
         location=Location(path, start, end),
         confidence=confidence,
         cwe=cwe,
-        snippet=read_snippet(root, path, start, end),
+        snippet=reader.read(path, start, end),
         help_url=str(help_url) if help_url else None,
     )
 

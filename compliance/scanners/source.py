@@ -8,28 +8,42 @@ MAX_SNIPPET_LINES = 8
 MAX_SNIPPET_CHARS = 600
 
 
-def read_snippet(root: Path, rel_path: str, start: int | None, end: int | None) -> str | None:
-    """Lines start..end (1-based, inclusive) of a file inside `root`, capped; None if unreadable.
+class SnippetReader:
+    """Reads lines of files inside `root`, each file once per reader (one reader per run).
 
     Never reads outside `root`: a path that resolves elsewhere gives None.
     """
-    if start is None or start < 1:
-        return None
-    last = max(start, end or start)
-    last = min(last, start + MAX_SNIPPET_LINES - 1)
-    base = root.resolve()
-    path = (base / rel_path).resolve()
-    if not path.is_relative_to(base) or not path.is_file():
-        return None
-    lines: list[str] = []
-    try:
-        with path.open("r", encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, start=1):
-                if number > last:
-                    break
-                if number >= start:
-                    lines.append(line.rstrip("\r\n"))
-    except OSError:
-        return None
-    text = "\n".join(lines)
-    return text[:MAX_SNIPPET_CHARS] if text else None
+
+    def __init__(self, root: Path) -> None:
+        self._base = root.resolve()
+        self._files: dict[str, list[str] | None] = {}
+
+    def read(self, rel_path: str, start: int | None, end: int | None) -> str | None:
+        """Lines start..end (1-based, inclusive), at most MAX_SNIPPET_LINES, capped."""
+        if start is None or start < 1:
+            return None
+        lines = self._lines(rel_path)
+        if lines is None:
+            return None
+        last = min(max(start, end or start), start + MAX_SNIPPET_LINES - 1)
+        text = "\n".join(lines[start - 1 : last])
+        return text[:MAX_SNIPPET_CHARS] if text else None
+
+    def lines(self, rel_path: str) -> list[str] | None:
+        """Every line of the file (cached), or None when it cannot be read."""
+        return self._lines(rel_path)
+
+    def _lines(self, rel_path: str) -> list[str] | None:
+        if rel_path not in self._files:
+            self._files[rel_path] = self._load(rel_path)
+        return self._files[rel_path]
+
+    def _load(self, rel_path: str) -> list[str] | None:
+        path = (self._base / rel_path).resolve()
+        if not path.is_relative_to(self._base) or not path.is_file():
+            return None
+        try:
+            with path.open("r", encoding="utf-8", errors="replace") as handle:
+                return [line.rstrip("\r\n") for line in handle]
+        except OSError:
+            return None

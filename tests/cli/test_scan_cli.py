@@ -179,3 +179,21 @@ def test_hostile_file_names_do_not_reach_the_terminal_raw(
     assert code == 0
     assert "\x1b" not in out
     assert "evil\\x1b[31mred.py" in out
+
+
+def test_inline_suppressed_findings_are_reported_but_never_gated(
+    fake_scanners: Install, repo: Path
+) -> None:
+    from dataclasses import replace
+
+    from compliance.model import Suppression, SuppressionKind
+
+    silenced = replace(
+        finding("services/api/app.py", Severity.CRITICAL),
+        suppression=Suppression(SuppressionKind.INLINE, "`# nosec` on line 3"),
+    )
+    fake_scanners(FakeScanner("bandit", (silenced,)))
+    code, out, _ = invoke("scan", str(repo), "--format", "json")
+    assert code == 0
+    (f,) = json.loads(out)["findings"]
+    assert f["suppression"] == {"kind": "inline", "justification": "`# nosec` on line 3"}

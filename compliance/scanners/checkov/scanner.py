@@ -26,12 +26,19 @@ from compliance.scanners.process import (
     describe_exit,
     find_executable,
 )
-from compliance.scanners.source import read_snippet
+from compliance.scanners.source import SnippetReader
 
 #: Frameworks given files one by one; terraform, helm and kustomize need their folder.
 FILE_FRAMEWORKS = ("cloudformation", "kubernetes", "dockerfile", "github_actions")
 #: --soft-fail: exit 0 with findings, so a crash (exit 2) stands out.
-COMMON_ARGS = ("-o", "json", "--skip-download", "--skip-results-upload", "--soft-fail")
+COMMON_ARGS = (
+    "-o",
+    "json",
+    "--compact",  # no code blocks: a much smaller report; snippets are read from the files
+    "--skip-download",
+    "--skip-results-upload",
+    "--soft-fail",
+)
 #: Environment overrides (read in checkov's source, 3.3.30). Each one keeps the run offline,
 #: deterministic, or makes a failure visible, whatever the caller's environment says.
 ENV: dict[str, str | None] = {
@@ -218,11 +225,10 @@ class CheckovScanner:
             found, skips = _select(parsed, invocation, inventory)
             findings += found
             skipped += skips
-        # Graph checks (CKV2_*) may print no code: read the lines from the file instead.
+        # --compact prints no code: read the flagged lines from the files.
+        reader = SnippetReader(ctx.root)
         findings = [
-            f
-            if f.snippet
-            else replace(f, snippet=read_snippet(ctx.root, f.location.path, *_lines(f)))
+            f if f.snippet else replace(f, snippet=reader.read(f.location.path, *_lines(f)))
             for f in findings
         ]
         return ScannerOutput(

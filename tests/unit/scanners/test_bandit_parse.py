@@ -71,3 +71,20 @@ def test_shards_are_balanced_and_cover_every_file(tmp_path: Path) -> None:
 
 def test_small_repos_use_one_process(tmp_path: Path) -> None:
     assert len(shard(["a.py", "b.py"], 8, root=tmp_path)) == 1
+
+
+def test_nosec_comments_mark_findings_suppressed_as_bandit_would() -> None:
+    parsed = parse_bandit_output((ASSETS / "findings-nosec.json").read_bytes(), FIXTURE)
+    by_line = {(f.rule_id, f.location.start_line): f for f in parsed.findings}
+    suppressed = {key for key, f in by_line.items() if f.suppression is not None}
+    assert suppressed == {
+        ("B404", 1),  # nosec B404
+        ("B602", 7),  # bare nosec
+        ("B602", 11),  # nosec B602
+        ("B602", 15),  # nosec: test name
+        ("B506", 23),  # nosec on the first line of a multi-line call
+    }
+    assert by_line[("B602", 19)].suppression is None  # nosec for another test
+    assert by_line[("B602", 29)].suppression is None  # "# nosec" inside a string
+    reason = by_line[("B602", 11)].suppression
+    assert reason is not None and reason.justification.startswith("`# nosec B602` on line 11")
