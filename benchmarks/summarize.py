@@ -1,6 +1,6 @@
 """Summarise hyperfine JSON exports: medians and the ratios the targets are stated in.
 
-    python benchmarks/summarize.py benchmarks/results/generated [...]   (".json" optional)
+python benchmarks/summarize.py benchmarks/results/generated [...]   (".json" optional)
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ REPO_SERVICE = ServiceName("(repo)")
 
 #: Version of the JSON result schema (docs/result.schema.json). Bump the minor for additions,
 #: the major for anything a consumer could trip over.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 @total_ordering
@@ -242,6 +242,35 @@ class Verdict:
     failing: tuple[Fingerprint, ...] = ()
 
 
+class ControlStatus(enum.Enum):
+    """What one scan shows about one control (see compliance.mapping for the rules)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_ASSESSED = "not-assessed"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True, slots=True)
+class ControlResult:
+    """One catalogue control as this scan leaves it.
+
+    `framework` and `automation` are the catalogue's values (`iso27001`/`soc2`,
+    `automated`/`partial`/`manual`); `findings` are the open findings that fail it; `rules`
+    are the mapping rules that bear on it; `reason` says why it is not passed, or notes the
+    suppressed findings that did not count.
+    """
+
+    framework: str
+    id: str
+    title: str
+    automation: str
+    status: ControlStatus
+    findings: tuple[Fingerprint, ...] = ()
+    rules: tuple[str, ...] = ()
+    reason: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class ToolInfo:
     name: str
@@ -264,6 +293,8 @@ class ScanResult:
     schema_version: str = SCHEMA_VERSION
     commit: str | None = None
     changed_only: tuple[str, ...] | None = field(default=None)
+    #: One result per catalogue control, sorted by framework then natural id.
+    controls: tuple[ControlResult, ...] = ()
 
     @property
     def scanner_errors(self) -> tuple[ScannerRun, ...]:

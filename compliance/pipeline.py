@@ -1,4 +1,5 @@
-"""The scan pipeline: config -> inventory -> services -> scanners -> findings -> verdict.
+"""The scan pipeline: config -> inventory -> services -> scanners -> findings -> controls
+-> verdict.
 
 The clock, tool versions and environment facts enter here, once, and are recorded in the
 ScanResult; everything downstream is a pure function of that value.
@@ -12,12 +13,14 @@ from datetime import datetime
 from pathlib import Path
 
 from compliance import __version__
-from compliance.config import RepoConfig, bundled_policy_dir, load_config
+from compliance.config import RepoConfig, bundled_controls_dir, bundled_policy_dir, load_config
 from compliance.errors import ConfigError, Problem, UsageError
 from compliance.findings import finalize
 from compliance.gating import evaluate_threshold
 from compliance.inventory import Inventory, build_inventory
+from compliance.mapping import evaluate_controls, map_findings
 from compliance.model import REPO_SERVICE, ScanResult, Service, Severity, Skip, ToolInfo
+from compliance.policy.mapping_rules import load_control_policy
 from compliance.scanners.interface import ScanContext, ScanSettings
 from compliance.scanners.process import ProcessRunner
 from compliance.scanners.registry import REGISTRY
@@ -37,6 +40,8 @@ class ScanOptions:
     timeout_s: float | None = None
     jobs: int = 2
     policy_dir: Path | None = None
+    #: The catalogues and mapping rules (controls/); the bundled ones when None.
+    controls_dir: Path | None = None
     available_binaries: frozenset[str] = frozenset()
     executables: dict[str, str] = field(default_factory=dict)
 
@@ -81,6 +86,8 @@ def run_scan(
 ) -> ScanResult:
     started_at = clock()
     prepared = prepare(options.root, options.config_path)
+    # A broken catalogue or mapping rule fails here, before any scanner runs (exit 3).
+    policy = load_control_policy(options.controls_dir or bundled_controls_dir())
     config = prepared.config
     names = _select_scanners(options.scanners, config)
     settings = ScanSettings(
@@ -96,10 +103,13 @@ def run_scan(
     outcomes = run_scanners(scanners, ctx, proc or ProcessRunner(), progress)
 
     services = prepared.services
-    findings = finalize((f for o in outcomes for f in o.findings), attributor(services))
+    findings = map_findings(
+        finalize((f for o in outcomes for f in o.findings), attributor(services)), policy.rules
+    )
     if any(f.service == REPO_SERVICE for f in findings):
         services = (*services, repo_service(load_codeowners(prepared.root)))
     runs = tuple(o.run for o in outcomes)
+    controls = evaluate_controls(policy.catalogue, policy.rules, findings, runs)
     skipped = tuple(
         sorted(
             {*prepared.skipped, *(s for o in outcomes for s in o.skipped)},
@@ -118,6 +128,7 @@ def run_scan(
         findings=findings,
         skipped=skipped,
         verdict=verdict,
+        controls=controls,
     )
 
 

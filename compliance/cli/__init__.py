@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from compliance import __version__
+from compliance.cli.controls import controls
 from compliance.cli.doctor import doctor
 from compliance.cli.scan import scan
 from compliance.cli.services import services
@@ -72,6 +73,7 @@ def cli(debug: bool) -> None:
 cli.add_command(scan)
 cli.add_command(services)
 cli.add_command(doctor)
+cli.add_command(controls)
 
 
 def main() -> None:

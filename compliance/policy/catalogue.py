@@ -179,3 +179,11 @@ def _id_key(control_id: str) -> tuple[str, ...]:
     return tuple(
         part.zfill(4) if part.isdigit() else part for part in re.split(r"(\d+)", control_id)
     )
+
+
+def control_sort_key(control_id: str) -> tuple[int, tuple[str, ...]]:
+    """The order of every control list: framework (ISO 27001, then SOC 2), then natural id."""
+    order = next(
+        (i for i, f in enumerate(Framework) if ID_PATTERNS[f].match(control_id)), len(Framework)
+    )
+    return order, _id_key(control_id)

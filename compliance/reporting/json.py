@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from compliance.model import Finding, ScannerRun, ScanResult, Service, Skip
+from compliance.model import ControlResult, Finding, ScannerRun, ScanResult, Service, Skip
 from compliance.reporting.interface import RenderOptions
 
 
@@ -25,6 +25,7 @@ def _finding(f: Finding) -> dict[str, Any]:
         "end_line": f.location.end_line,
         "service": f.service,
         "cwe": list(f.cwe),
+        "controls": list(f.controls),
         "snippet": f.snippet,
         "resource": f.resource,
         "help_url": f.help_url,
@@ -71,6 +72,19 @@ def _skip(s: Skip) -> dict[str, Any]:
     return {"path": s.path, "reason": s.reason, "tool": s.tool}
 
 
+def _control(c: ControlResult) -> dict[str, Any]:
+    return {
+        "framework": c.framework,
+        "id": c.id,
+        "title": c.title,
+        "automation": c.automation,
+        "status": c.status.value,
+        "reason": c.reason,
+        "findings": list(c.findings),
+        "rules": list(c.rules),
+    }
+
+
 def result_to_dict(result: ScanResult) -> dict[str, Any]:
     return {
         "schema_version": result.schema_version,
@@ -90,6 +104,7 @@ def result_to_dict(result: ScanResult) -> dict[str, Any]:
         "services": [_service(s) for s in result.services],
         "findings": [_finding(f) for f in result.findings],
         "skipped": [_skip(s) for s in result.skipped],
+        "controls": [_control(c) for c in result.controls],
     }
 
 

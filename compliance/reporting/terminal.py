@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from compliance.model import ScannerStatus, ScanResult, Severity
+from compliance.model import ControlStatus, ScannerStatus, ScanResult, Severity
 from compliance.reporting.interface import RenderOptions
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -70,6 +70,8 @@ class TerminalRenderer:
             if len(result.skipped) > MAX_SKIPPED_SHOWN:
                 rest = len(result.skipped) - MAX_SKIPPED_SHOWN
                 console.print(_plain(f"  … and {rest} more (see --format json)", "dim"))
+        for line in _controls_lines(result):
+            console.print(line)
         console.print(_verdict(result))
         return buffer.getvalue()
 
@@ -132,6 +134,31 @@ def _findings_list(console: Console, result: ScanResult, limit: int, width: int)
 def _first_line(text: str, limit: int = 120) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+_CONTROL_STYLE = {
+    ControlStatus.PASSED: "green",
+    ControlStatus.FAILED: "bold red",
+    ControlStatus.NOT_ASSESSED: "yellow",
+    ControlStatus.MANUAL: "dim",
+}
+_FRAMEWORK_LABEL = {"iso27001": "ISO 27001", "soc2": "SOC 2"}
+
+
+def _controls_lines(result: ScanResult) -> list[Text]:
+    """One line per framework: how many controls passed, failed, were not assessed, manual."""
+    counts: dict[str, dict[ControlStatus, int]] = {}
+    for control in result.controls:
+        row = counts.setdefault(control.framework, {})
+        row[control.status] = row.get(control.status, 0) + 1
+    lines = []
+    for framework, row in counts.items():
+        line = Text(f"Controls {_FRAMEWORK_LABEL.get(framework, framework)}: ", style="bold")
+        for index, status in enumerate(ControlStatus):
+            line.append(", " if index else "")
+            line.append(f"{row.get(status, 0)} {status.value}", style=_CONTROL_STYLE[status])
+        lines.append(line)
+    return lines
 
 
 def _verdict(result: ScanResult) -> Text:

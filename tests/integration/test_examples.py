@@ -81,3 +81,19 @@ def test_planted_problem_is_found(
         if f["tool"] == scanner and f["rule_id"] == rule and f["path"] == path
     ]
     assert found, f"{pid}: {scanner} did not report {rule} in {path}"
+
+
+def test_demo_reports_controls_for_both_frameworks(
+    demo_result: tuple[int, dict[str, Any], str],
+) -> None:
+    _, data, _ = demo_result
+    controls = {c["id"]: c for c in data["controls"]}
+    assert {c["framework"] for c in data["controls"]} == {"iso27001", "soc2"}
+    # The planted dependency vulnerabilities fail vulnerability management in both.
+    for control_id in ("A.8.8", "CC7.1"):
+        assert controls[control_id]["status"] == "failed", control_id
+        assert controls[control_id]["findings"]
+    assert any(c["status"] == "manual" for c in data["controls"])
+    vulnerable = [f for f in data["findings"] if f["kind"] == "dependency-vulnerability"]
+    assert vulnerable and all({"A.8.8", "CC7.1"} <= set(f["controls"]) for f in vulnerable)
+    assert all(f["controls"] for f in data["findings"])  # coverage is total
