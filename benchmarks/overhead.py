@@ -1,9 +1,9 @@
 """Orchestration overhead outside the scanners, for 10,000 findings.
 
 Times what `compliance scan` does besides waiting for the tools: the inventory walk,
-service discovery, normalisation (redaction, fingerprints, attribution), the gate and
-rendering JSON and the terminal report, on a generated repository with 10,000 synthetic
-findings spread over its files. Prints the median of --runs runs per stage.
+service discovery, normalisation (redaction, fingerprints, attribution), mapping to
+controls, the gate, and rendering JSON and the terminal report, on a generated repository
+with 10,000 synthetic findings spread over its files. Prints the median of --runs runs per stage.
 
     python benchmarks/overhead.py REPO [--findings 10000] [--runs 7]
 """
@@ -18,10 +18,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from compliance.config import load_config
+from compliance.config import bundled_controls_dir, load_config
 from compliance.findings import finalize
 from compliance.gating import evaluate_threshold
 from compliance.inventory import build_inventory
+from compliance.mapping import evaluate_controls, map_findings
 from compliance.model import (
     FindingKind,
     Location,
@@ -33,6 +34,7 @@ from compliance.model import (
     Severity,
     ToolInfo,
 )
+from compliance.policy.mapping_rules import load_control_policy
 from compliance.reporting.interface import RenderOptions
 from compliance.reporting.json import JsonRenderer
 from compliance.reporting.terminal import TerminalRenderer
@@ -84,7 +86,15 @@ def main() -> None:
     raws = synthetic_findings(inventory.all_files, args.findings)
     attribute = attributor(discovery.services)
     t_fin, findings = timed(lambda: finalize(raws, attribute), args.runs)
-    runs = (ScannerRun("bandit", ScannerStatus.OK, "1", 1.0),)
+    runs = tuple(
+        ScannerRun(name, ScannerStatus.OK, "1", 1.0)
+        for name in ("bandit", "semgrep", "pip-audit", "checkov")
+    )
+    t_policy, policy = timed(lambda: load_control_policy(bundled_controls_dir()), args.runs)
+    t_map, findings = timed(lambda: map_findings(findings, policy.rules), args.runs)
+    t_controls, _ = timed(
+        lambda: evaluate_controls(policy.catalogue, policy.rules, findings, runs), args.runs
+    )
     t_gate, verdict = timed(lambda: evaluate_threshold(findings, runs, Severity.HIGH), args.runs)
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
     result = ScanResult(
@@ -100,12 +110,15 @@ def main() -> None:
     )
     t_json, _ = timed(lambda: JsonRenderer().render(result, RenderOptions()), args.runs)
     t_term, _ = timed(lambda: TerminalRenderer().render(result, RenderOptions()), args.runs)
-    total = t_inv + t_svc + t_fin + t_gate + t_json + t_term
+    total = t_inv + t_svc + t_fin + t_policy + t_map + t_controls + t_gate + t_json + t_term
     print(f"repo: {root} ({len(inventory.all_files)} files), findings: {len(findings)}")
     for name, value in (
         ("inventory walk", t_inv),
         ("service discovery", t_svc),
         ("normalise (redact, fingerprint, attribute)", t_fin),
+        ("load catalogues and mapping rules", t_policy),
+        ("map findings to controls", t_map),
+        ("evaluate control results", t_controls),
         ("gate", t_gate),
         ("render json", t_json),
         ("render terminal", t_term),

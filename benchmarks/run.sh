@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Time `compliance scan` against the raw scanners, with hyperfine (Debian: apt-get install hyperfine).
 #
-#   benchmarks/run.sh [examples|generated|large ...]   (default: all three; RUNS=3 by default)
+#   benchmarks/run.sh [examples|generated|large|django ...]   (default: all; RUNS=3 by default)
 #
 # For each repository it times:
 #   - each scanner alone, run the way a hand-written CI script runs it:
@@ -22,6 +22,24 @@ rules="$repo_root/policies/semgrep"
 adb="$repo_root/examples/advisory-db"
 mkdir -p "$work" "$results"
 
+# A large real open-source Python project: Django 5.1.4's source distribution (2,788 Python
+# files, 6,809 files), with three Dockerfiles and two workflows added for checkov.
+prepare_django() {
+  local tmp; tmp="$(mktemp -d)"
+  pip download --quiet --no-deps --no-binary :all: django==5.1.4 -d "$tmp"
+  tar xzf "$tmp/Django-5.1.4.tar.gz" -C "$tmp"
+  mv "$tmp/Django-5.1.4" "$work/django"
+  mkdir -p "$work/django/.github/workflows"
+  for name in web worker docs; do
+    printf 'FROM python:3.12\nCOPY . /app\nRUN pip install /app\nCMD ["django-admin", "runserver"]\n' \
+      > "$work/django/Dockerfile.$name"
+  done
+  printf 'on: [push]\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: pip install . && python -m pytest\n' \
+    > "$work/django/.github/workflows/tests.yml"
+  cp "$work/django/.github/workflows/tests.yml" "$work/django/.github/workflows/lint.yml"
+  rm -rf "$tmp"
+}
+
 prepare() {
   case "$1" in
     examples) rm -rf "$work/examples" && cp -r "$repo_root/examples" "$work/examples" ;;
@@ -29,6 +47,7 @@ prepare() {
         --python 2000 --terraform 200 --services 20 ;;
     large) [ -d "$work/large" ] || python "$here/generate_repo.py" "$work/large" \
         --python 4000 --terraform 0 --services 4 --dockerfiles 3 --workflows 4 ;;
+    django) [ -d "$work/django" ] || prepare_django ;;
     *) echo "unknown repository: $1" >&2; exit 2 ;;
   esac
 }
@@ -54,7 +73,7 @@ bench() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(examples generated large)
+[ ${#targets[@]} -gt 0 ] || targets=(examples generated large django)
 for name in "${targets[@]}"; do
   prepare "$name"
   bench "$name"
