@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -31,6 +31,8 @@ Category = Literal[
     "kubernetes",
     "supply-chain",
 ]
+#: Our categories, in the order the table documents them (mapping rules select on them).
+CATEGORIES: tuple[str, ...] = get_args(Category)
 Framework = Literal["terraform", "cloudformation", "kubernetes", "dockerfile", "github_actions"]
 CheckId = Annotated[str, StringConstraints(pattern=r"^CKV2?_[A-Z0-9]+_[0-9]+$")]
 Cwe = Annotated[str, StringConstraints(pattern=r"^CWE-[0-9]+$")]

@@ -73,7 +73,7 @@ class Collected:
 
 
 class UnreadableFile(Exception):
-    pass
+    """A dependency file that cannot be read (its message says why)."""
 
 
 def read_text(root: Path, rel: str) -> str:

@@ -11,20 +11,10 @@ from compliance.config import bundled_policy_dir
 from compliance.errors import ConfigError
 from compliance.model import Severity
 from compliance.scanners.checkov import load_check_table
+from compliance.scanners.checkov.table import CATEGORIES
 
 TABLE = bundled_policy_dir() / "checkov" / "checks.yaml"
 REPO = Path(__file__).resolve().parents[3]
-CATEGORIES = {
-    "networking",
-    "encryption",
-    "iam",
-    "logging",
-    "backup",
-    "secrets",
-    "general",
-    "kubernetes",
-    "supply-chain",
-}
 FRAMEWORKS = ("terraform", "cloudformation", "kubernetes", "dockerfile", "github_actions")
 
 
