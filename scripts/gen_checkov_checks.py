@@ -45,6 +45,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import get_args
 
 from checkov.cloudformation.checks.resource.registry import cfn_registry
 from checkov.common.checks_infra.registry import get_graph_checks_registry
@@ -57,19 +58,11 @@ from checkov.terraform.checks.provider.registry import provider_registry
 from checkov.terraform.checks.resource.registry import resource_registry
 from checkov.version import version as CHECKOV_VERSION
 
-FRAMEWORKS = ("terraform", "cloudformation", "kubernetes", "dockerfile", "github_actions")
-SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
-CATEGORIES = (
-    "networking",
-    "encryption",
-    "iam",
-    "logging",
-    "backup",
-    "secrets",
-    "general",
-    "kubernetes",
-    "supply-chain",
-)
+from compliance.model import Severity
+from compliance.scanners.checkov.table import CATEGORIES, Framework
+
+FRAMEWORKS: tuple[str, ...] = get_args(Framework)
+SEVERITY_ORDER = tuple(s.value for s in Severity)
 
 SEVERITY_OVERRIDES: dict[str, str] = {
     # critical: exploitable from the internet as written
