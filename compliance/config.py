@@ -14,7 +14,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from compliance.errors import ConfigError, Problem, validation_problems
-from compliance.model import Severity
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -50,19 +49,25 @@ class ScanConfig(_Strict):
     advisory_db: str | None = None
     exclude: tuple[str, ...] = ()
     timeout_s: float = Field(default=900, gt=0)
-    fail_on: str = "high"
     scanners: tuple[str, ...] | None = None
 
-    @field_validator("fail_on")
-    @classmethod
-    def _severity(cls, value: str) -> str:
-        return Severity.parse(value).value
+
+class PolicyConfig(_Strict):
+    """Where the repository keeps its policies (paths relative to the config file's folder).
+
+    Unset: `policies/gate.yaml` and `policies/waivers.yaml` under the root when they exist,
+    else the bundled default gate and no waivers.
+    """
+
+    gate: str | None = Field(default=None, min_length=1)
+    waivers: str | None = Field(default=None, min_length=1)
 
 
 class RepoConfig(_Strict):
     version: Literal[1] = 1
     services: tuple[ServiceConfig, ...] = ()
     scan: ScanConfig = ScanConfig()
+    policy: PolicyConfig = PolicyConfig()
 
     @field_validator("services")
     @classmethod
@@ -108,10 +113,21 @@ def parse_config(raw: Any, display: str) -> RepoConfig:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError([Problem(display, "", "expected a mapping at the top level")])
+    problems: list[Problem] = []
+    scan = raw.get("scan")
+    if isinstance(scan, dict) and "fail_on" in scan:
+        # Moved to the gate policy; say where instead of a bare "unknown key".
+        problems.append(
+            Problem(display, "scan.fail_on", "moved to the gate policy (`fail_on` in gate.yaml)")
+        )
+        raw = {**raw, "scan": {k: v for k, v in scan.items() if k != "fail_on"}}
     try:
-        return RepoConfig.model_validate(raw)
+        config = RepoConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(validation_problems(exc, display)) from None
+        problems += validation_problems(exc, display)
+    if problems:
+        raise ConfigError(problems)
+    return config
 
 
 def _display(path: Path, root: Path) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import total_ordering
 from typing import NewType
 
@@ -21,7 +21,7 @@ REPO_SERVICE = ServiceName("(repo)")
 
 #: Version of the JSON result schema (docs/result.schema.json). Bump the minor for additions,
 #: the major for anything a consumer could trip over.
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "2.0"
 
 
 @total_ordering
@@ -110,6 +110,13 @@ class SuppressionKind(enum.Enum):
     BASELINED = "baselined"
 
 
+class BaselineState(enum.Enum):
+    """A finding against the baseline (SARIF's `baselineState` terms)."""
+
+    NEW = "new"
+    UNCHANGED = "unchanged"
+
+
 @dataclass(frozen=True, slots=True)
 class Suppression:
     """Why a finding does not count against the gate, with the justification an auditor reads."""
@@ -170,6 +177,8 @@ class Finding:
     suppression: Suppression | None = None
     #: Control ids (both frameworks) this finding bears on, from the mapping rules.
     controls: tuple[str, ...] = ()
+    #: Against the baseline, when the scan has one; None without a baseline.
+    baseline: BaselineState | None = None
 
     def sort_key(self) -> tuple[int, str, str, int, str, str]:
         """Worst first, then service, path, line, rule: the order of every report."""
@@ -232,14 +241,92 @@ class ScannerRun:
     findings: int = 0
 
 
+class GateMode(enum.Enum):
+    """`all`: every open finding counts; `new-only`: findings in the baseline do not."""
+
+    ALL = "all"
+    NEW_ONLY = "new-only"
+
+
+@dataclass(frozen=True, slots=True)
+class GateFailure:
+    """One reason the gate failed: the policy file and rule that failed, and on what.
+
+    `policy` is the gate file's display path, or "(built-in)" for the rules no policy can
+    switch off (a scanner error, nothing checked); `rule` is the key path in that file
+    (`fail_on`, `overrides[1]`, `limits[0]`) or the built-in rule's name.
+    """
+
+    policy: str
+    rule: str
+    message: str
+    findings: tuple[Fingerprint, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictCounts:
+    """How the findings divide up. `open` + `suppressed` + `waived` + `baselined` == `total`.
+
+    `new`/`unchanged` say how many are absent from / present in the baseline (all are new
+    without one); `baselined` counts those the baseline suppressed (gate mode new-only).
+    """
+
+    total: int = 0
+    open: int = 0
+    failing: int = 0
+    new: int = 0
+    unchanged: int = 0
+    baselined: int = 0
+    waived: int = 0
+    suppressed: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The gate's answer. `reasons` says which rule failed and on what."""
+    """The gate's answer. `reasons` says which rule of which policy failed, and on what."""
 
     passed: bool
     fail_on: Severity
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[GateFailure, ...] = ()
     failing: tuple[Fingerprint, ...] = ()
+    mode: GateMode = GateMode.ALL
+    counts: VerdictCounts = VerdictCounts()
+
+
+class WaiverState(enum.Enum):
+    """What a waiver did in this scan."""
+
+    ACTIVE = "active"  # in force and matched findings: they are reported as waived
+    EXPIRED = "expired"  # past its expiry: suppresses nothing; its findings count again
+    STALE = "stale"  # in force but matched nothing: remove it
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverStatus:
+    """One waiver as this scan applied it. `findings` are those it matched (for an expired
+    waiver: those it would have suppressed)."""
+
+    id: str
+    state: WaiverState
+    scope: str
+    reason: str
+    owner: str
+    approver: str
+    expires: date
+    source: str
+    ticket: str | None = None
+    findings: tuple[Fingerprint, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineSummary:
+    """The baseline this scan was compared with."""
+
+    source: str
+    entries: int
+    #: Baseline entries some finding of this scan matched / matched none (fixed or moved).
+    matched: int
+    absent: int
 
 
 class ControlStatus(enum.Enum):
@@ -295,6 +382,9 @@ class ScanResult:
     changed_only: tuple[str, ...] | None = field(default=None)
     #: One result per catalogue control, sorted by framework then natural id.
     controls: tuple[ControlResult, ...] = ()
+    #: Every waiver of the waiver policy with what it did (sorted by id).
+    waivers: tuple[WaiverStatus, ...] = ()
+    baseline: BaselineSummary | None = None
 
     @property
     def scanner_errors(self) -> tuple[ScannerRun, ...]:

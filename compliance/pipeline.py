@@ -7,20 +7,33 @@ ScanResult; everything downstream is a pure function of that value.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
 
 from compliance import __version__
 from compliance.config import RepoConfig, bundled_controls_dir, bundled_policy_dir, load_config
 from compliance.errors import ConfigError, Problem, UsageError
 from compliance.findings import finalize
-from compliance.gating import evaluate_threshold
+from compliance.gating import apply_baseline, apply_waivers, evaluate_gate
 from compliance.inventory import Inventory, build_inventory
 from compliance.mapping import evaluate_controls, map_findings
-from compliance.model import REPO_SERVICE, ScanResult, Service, Severity, Skip, ToolInfo
-from compliance.policy.mapping_rules import load_control_policy
+from compliance.model import (
+    REPO_SERVICE,
+    GateMode,
+    ScanResult,
+    Service,
+    Severity,
+    Skip,
+    ToolInfo,
+)
+from compliance.policy.baseline import Baseline, load_baseline
+from compliance.policy.files import display_path
+from compliance.policy.gate import DEFAULT_GATE_PATH, GatePolicy, load_gate
+from compliance.policy.mapping_rules import ControlPolicy, load_control_policy
+from compliance.policy.waivers import DEFAULT_WAIVERS_PATH, Waivers, load_waivers
 from compliance.scanners.interface import ScanContext, ScanSettings
 from compliance.scanners.process import ProcessRunner
 from compliance.scanners.registry import REGISTRY
@@ -44,6 +57,13 @@ class ScanOptions:
     controls_dir: Path | None = None
     available_binaries: frozenset[str] = frozenset()
     executables: dict[str, str] = field(default_factory=dict)
+    #: Policy files named on the command line (they win over the config and the defaults).
+    gate_path: Path | None = None
+    waivers_path: Path | None = None
+    #: A baseline named on the command line: compare with it, and gate on new findings only.
+    baseline_path: Path | None = None
+    #: `compliance baseline create`: scan everything as it is, without any baseline.
+    ignore_baseline: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +97,165 @@ def prepare(root: Path, config_path: Path | None = None) -> Prepared:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Policies:
+    """Every policy a scan applies, validated together before any scanner runs."""
+
+    controls: ControlPolicy
+    gate: GatePolicy
+    waivers: Waivers
+    baseline: Baseline | None
+    #: Where the baseline lives (the command line's, else the gate's `baseline`), if anywhere.
+    baseline_path: Path | None
+
+
+def load_policies(prepared: Prepared, options: ScanOptions, today: date) -> Policies:
+    """Load the catalogues, mapping rules, gate, waivers and baseline: every problem of every
+    file is reported together (exit 3), and nothing is applied unless everything loads."""
+    problems: list[Problem] = []
+
+    def attempt(load: Callable[[], object]) -> object:
+        try:
+            return load()
+        except ConfigError as error:
+            problems.extend(error.problems)
+            return None
+
+    controls = attempt(lambda: load_control_policy(options.controls_dir or bundled_controls_dir()))
+    if problems:  # the gate's control ids are checked against the catalogue
+        raise ConfigError(problems)
+    assert isinstance(controls, ControlPolicy)
+    gate = load_gate_policy(prepared, options, controls)
+    waivers = attempt(lambda: _load_waivers(prepared, options, gate, today))
+    baseline_path, baseline = None, None
+    if not options.ignore_baseline:
+        baseline_path = _baseline_path(prepared, options, gate)
+        if baseline_path is not None:
+            display = display_path(baseline_path, prepared.root)
+            baseline = attempt(lambda: load_baseline(baseline_path, display))
+        elif gate.mode is GateMode.NEW_ONLY:
+            problems.append(
+                Problem(
+                    gate.source,
+                    "mode",
+                    "new-only needs a baseline: set `baseline` or pass --baseline",
+                )
+            )
+    problems += _unknown_services(prepared.services, gate, waivers)
+    if problems:
+        raise ConfigError(problems)
+    assert isinstance(waivers, Waivers)
+    assert baseline is None or isinstance(baseline, Baseline)
+    return Policies(controls, gate, waivers, baseline, baseline_path)
+
+
+def load_gate_policy(
+    prepared: Prepared, options: ScanOptions, controls: ControlPolicy
+) -> GatePolicy:
+    """The gate: --gate, else the config's `policy.gate`, else the repository's
+    policies/gate.yaml, else the bundled default."""
+    path = _policy_path(
+        prepared, options.gate_path, prepared.config.policy.gate, "policy.gate", DEFAULT_GATE_PATH
+    )
+    if path is None:
+        path = bundled_policy_dir() / "gate.yaml"
+        display = "(bundled) policies/gate.yaml"
+    else:
+        display = display_path(path, prepared.root)
+    gate = load_gate(path, display, controls.catalogue)
+    if options.baseline_path is not None:
+        gate = replace(gate, mode=GateMode.NEW_ONLY)
+    return gate
+
+
+def _load_waivers(
+    prepared: Prepared, options: ScanOptions, gate: GatePolicy, today: date
+) -> Waivers:
+    path = _policy_path(
+        prepared,
+        options.waivers_path,
+        prepared.config.policy.waivers,
+        "policy.waivers",
+        DEFAULT_WAIVERS_PATH,
+    )
+    if path is None:
+        return Waivers(None)
+    display = display_path(path, prepared.root)
+    return load_waivers(path, display, today=today, max_days=gate.waiver_max_days)
+
+
+def _policy_path(
+    prepared: Prepared, given: Path | None, configured: str | None, key: str, default: str
+) -> Path | None:
+    if given is not None:
+        return given
+    if configured is not None:
+        base = prepared.config_file.parent if prepared.config_file else prepared.root
+        path = base / configured
+        if not path.is_file():
+            name = (
+                display_path(prepared.config_file, prepared.root)
+                if prepared.config_file
+                else "compliance.yaml"
+            )
+            raise ConfigError([Problem(name, key, f"no such file: {configured}")])
+        return path
+    candidate = prepared.root / default
+    return candidate if candidate.is_file() else None
+
+
+def _baseline_path(prepared: Prepared, options: ScanOptions, gate: GatePolicy) -> Path | None:
+    if options.baseline_path is not None:
+        return options.baseline_path
+    if gate.baseline is None:
+        return None
+    path = prepared.root / gate.baseline
+    if not path.is_file():
+        raise ConfigError(
+            [Problem(gate.source, "baseline", f"no such file: {gate.baseline}")],
+            hint="create it with `compliance baseline create`",
+        )
+    return path
+
+
+def default_baseline_path(prepared: Prepared, options: ScanOptions) -> Path:
+    """Where `compliance baseline create` writes: the gate's `baseline`, else
+    .compliance/baseline.json under the root."""
+    controls = load_control_policy(options.controls_dir or bundled_controls_dir())
+    gate = load_gate_policy(prepared, options, controls)
+    return prepared.root / (gate.baseline or ".compliance/baseline.json")
+
+
+def _unknown_services(
+    services: tuple[Service, ...], gate: GatePolicy, waivers: object
+) -> list[Problem]:
+    """A service name that matches no service is a typo that would silently not apply."""
+    names = [s.name for s in services] + [REPO_SERVICE]
+    known = ", ".join(s.name for s in services) or "none"
+    problems = []
+    for override in gate.overrides:
+        for i, pattern in enumerate(override.services):
+            if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
+                problems.append(
+                    Problem(
+                        gate.source,
+                        f"{override.key}.service[{i}]",
+                        f"matches no service: {pattern!r} (services: {known})",
+                    )
+                )
+    if isinstance(waivers, Waivers) and waivers.source is not None:
+        for waiver in waivers.waivers:
+            if waiver.service is not None and waiver.service not in names:
+                problems.append(
+                    Problem(
+                        waivers.source,
+                        f"waivers[{waiver.index}].service",
+                        f"unknown service {waiver.service!r} (services: {known})",
+                    )
+                )
+    return problems
+
+
 def run_scan(
     options: ScanOptions,
     *,
@@ -86,8 +265,9 @@ def run_scan(
 ) -> ScanResult:
     started_at = clock()
     prepared = prepare(options.root, options.config_path)
-    # A broken catalogue or mapping rule fails here, before any scanner runs (exit 3).
-    policy = load_control_policy(options.controls_dir or bundled_controls_dir())
+    # A broken catalogue, mapping rule, gate, waiver or baseline fails here, before any
+    # scanner runs (exit 3).
+    policies = load_policies(prepared, options, started_at.date())
     config = prepared.config
     names = _select_scanners(options.scanners, config)
     settings = ScanSettings(
@@ -104,20 +284,26 @@ def run_scan(
 
     services = prepared.services
     findings = map_findings(
-        finalize((f for o in outcomes for f in o.findings), attributor(services)), policy.rules
+        finalize((f for o in outcomes for f in o.findings), attributor(services)),
+        policies.controls.rules,
     )
     if any(f.service == REPO_SERVICE for f in findings):
         services = (*services, repo_service(load_codeowners(prepared.root)))
+    findings, waivers = apply_waivers(findings, policies.waivers, started_at.date())
+    findings, baseline = apply_baseline(findings, policies.baseline, policies.gate.mode)
     runs = tuple(o.run for o in outcomes)
-    controls = evaluate_controls(policy.catalogue, policy.rules, findings, runs)
+    controls = evaluate_controls(
+        policies.controls.catalogue, policies.controls.rules, findings, runs
+    )
     skipped = tuple(
         sorted(
             {*prepared.skipped, *(s for o in outcomes for s in o.skipped)},
             key=lambda s: (s.path, s.tool or "", s.reason),
         )
     )
-    fail_on = options.fail_on or Severity.parse(config.scan.fail_on)
-    verdict = evaluate_threshold(findings, runs, fail_on)
+    verdict = evaluate_gate(
+        findings, runs, controls, services, policies.gate, fail_on=options.fail_on
+    )
     return ScanResult(
         tool=ToolInfo("compliance", __version__),
         root=prepared.root.name or str(prepared.root),
@@ -129,6 +315,8 @@ def run_scan(
         skipped=skipped,
         verdict=verdict,
         controls=controls,
+        waivers=waivers,
+        baseline=baseline,
     )
 
 

@@ -13,8 +13,10 @@ from typing import Any
 import click
 
 from compliance import __version__
+from compliance.cli.baseline import baseline
 from compliance.cli.controls import controls
 from compliance.cli.doctor import doctor
+from compliance.cli.policy import policy
 from compliance.cli.scan import scan
 from compliance.cli.services import services
 from compliance.errors import ComplianceError, ExitCode
@@ -74,6 +76,8 @@ cli.add_command(scan)
 cli.add_command(services)
 cli.add_command(doctor)
 cli.add_command(controls)
+cli.add_command(baseline)
+cli.add_command(policy)
 
 
 def main() -> None:

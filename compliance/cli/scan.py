@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
-from datetime import datetime, timezone
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 
+from compliance.cli import clock
 from compliance.cli.output import write_atomic
 from compliance.cli.progress import make_progress
 from compliance.errors import ExitCode, UsageError
@@ -46,8 +50,80 @@ def exit_code_for(result: ScanResult) -> ExitCode:
     return ExitCode.OK
 
 
+def scan_inputs(command: Callable[..., None]) -> Callable[..., None]:
+    """The options that say what to scan and with which policies (shared by `scan` and
+    `baseline create`); they arrive in the command as one `ScanOptions` named `options`."""
+    options = [
+        click.argument("path", default=".", type=click.Path(path_type=Path)),
+        click.option(
+            "--scanner",
+            "scanners",
+            multiple=True,
+            type=click.Choice(list(SCANNERS)),
+            help="Run only these scanners (repeatable) [default: all].",
+        ),
+        click.option(
+            "--advisory-db",
+            type=click.Path(path_type=Path),
+            help="Local OSV advisory folder for offline dependency audits.",
+        ),
+        click.option(
+            "--config", "config_path", type=click.Path(path_type=Path), help="Config file."
+        ),
+        click.option(
+            "--gate",
+            "gate_path",
+            type=click.Path(path_type=Path),
+            help="Gate policy file [default: policies/gate.yaml, else the bundled one].",
+        ),
+        click.option(
+            "--waivers",
+            "waivers_path",
+            type=click.Path(path_type=Path),
+            help="Waiver file [default: policies/waivers.yaml if present].",
+        ),
+        click.option(
+            "--timeout", type=click.FloatRange(min=1), help="Per-scanner timeout in seconds."
+        ),
+        click.option(
+            "--jobs",
+            type=click.IntRange(min=1),
+            default=lambda: os.cpu_count() or 2,
+            show_default="CPU count",
+            help="Processes a scanner may use.",
+        ),
+    ]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        files = {
+            "--config": kwargs.pop("config_path"),
+            "--gate": kwargs.pop("gate_path"),
+            "--waivers": kwargs.pop("waivers_path"),
+        }
+        for option, given in files.items():
+            if given is not None and not given.is_file():
+                raise UsageError(f"{option}: no such file: {given}")
+        scan_options = ScanOptions(
+            root=kwargs.pop("path"),
+            config_path=files["--config"],
+            advisory_db=kwargs.pop("advisory_db"),
+            scanners=kwargs.pop("scanners") or None,
+            timeout_s=kwargs.pop("timeout"),
+            jobs=kwargs.pop("jobs"),
+            available_binaries=frozenset(b for b in OPTIONAL_BINARIES if shutil.which(b)),
+            gate_path=files["--gate"],
+            waivers_path=files["--waivers"],
+        )
+        command(options=scan_options, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
 @click.command()
-@click.argument("path", default=".", type=click.Path(path_type=Path))
+@scan_inputs
 @click.option(
     "--format",
     "fmt",
@@ -67,58 +143,37 @@ def exit_code_for(result: ScanResult) -> ExitCode:
 @click.option(
     "--fail-on",
     type=click.Choice(SEVERITIES, case_sensitive=False),
-    help="Fail the gate on findings at or above this severity [default: from config, high].",
+    help="Fail on open findings at or above this severity [default: the gate's fail_on].",
 )
 @click.option(
-    "--scanner",
-    "scanners",
-    multiple=True,
-    type=click.Choice(list(SCANNERS)),
-    help="Run only these scanners (repeatable) [default: all].",
-)
-@click.option(
-    "--advisory-db",
+    "--baseline",
+    "baseline_path",
     type=click.Path(path_type=Path),
-    help="Local OSV advisory folder for offline dependency audits.",
-)
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="Config file.")
-@click.option("--timeout", type=click.FloatRange(min=1), help="Per-scanner timeout in seconds.")
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=lambda: os.cpu_count() or 2,
-    show_default="CPU count",
-    help="Processes a scanner may use.",
+    help="Baseline file: fail only on findings absent from it (gate mode new-only).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def scan(
-    path: Path,
+    options: ScanOptions,
     fmt: str,
     outputs: tuple[str, ...],
     fail_on: str | None,
-    scanners: tuple[str, ...],
-    advisory_db: Path | None,
-    config_path: Path | None,
-    timeout: float | None,
-    jobs: int,
+    baseline_path: Path | None,
     quiet: bool,
 ) -> None:
     """Scan the repository at PATH (default: the current folder)."""
     targets = _parse_outputs(outputs)
-    if config_path is not None and not config_path.is_file():
-        raise UsageError(f"--config: no such file: {config_path}")
-    options = ScanOptions(
-        root=path,
-        config_path=config_path,
-        advisory_db=advisory_db,
+    if baseline_path is not None and not baseline_path.is_file():
+        raise UsageError(
+            f"--baseline: no such file: {baseline_path}",
+            hint="create one with `compliance baseline create`",
+        )
+    options = replace(
+        options,
         fail_on=Severity.parse(fail_on) if fail_on else None,
-        scanners=scanners or None,
-        timeout_s=timeout,
-        jobs=jobs,
-        available_binaries=frozenset(b for b in OPTIONAL_BINARIES if shutil.which(b)),
+        baseline_path=baseline_path,
     )
     with make_progress(quiet) as progress:
-        result = run_scan(options, progress=progress, clock=lambda: datetime.now(timezone.utc))
+        result = run_scan(options, progress=progress, clock=clock.utc_now)
     for target_fmt, target in targets:
         write_atomic(target, RENDERERS[target_fmt].render(result, RenderOptions()))
     color = fmt == "terminal" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -134,8 +189,13 @@ def scan(
 
 def _summary_line(result: ScanResult, code: ExitCode) -> None:
     verdict = "passed" if result.verdict.passed else "failed"
+    counts = result.verdict.counts
     click.echo(
-        f"compliance: {len(result.findings)} finding(s), {len(result.skipped)} skipped, "
-        f"gate {verdict} (exit {int(code)})",
+        f"compliance: {counts.total} finding(s) ({counts.open} open, {counts.waived} waived, "
+        f"{counts.baselined} baselined, {counts.suppressed} suppressed inline), "
+        f"{len(result.skipped)} skipped, gate {verdict} (exit {int(code)})",
         err=True,
     )
+    for reason in result.verdict.reasons:
+        if reason.rule != "scanner-error":  # said below, as an error line
+            click.echo(f"  {reason.policy} {reason.rule}: {reason.message}", err=True)

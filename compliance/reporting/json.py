@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
-from compliance.model import ControlResult, Finding, ScannerRun, ScanResult, Service, Skip
+from compliance.model import (
+    BaselineSummary,
+    ControlResult,
+    Finding,
+    ScannerRun,
+    ScanResult,
+    Service,
+    Skip,
+    Verdict,
+    WaiverStatus,
+)
 from compliance.reporting.interface import RenderOptions
 
 
@@ -34,6 +45,7 @@ def _finding(f: Finding) -> dict[str, Any]:
             if f.suppression
             else None
         ),
+        "baseline": f.baseline.value if f.baseline else None,
     }
     if f.package is not None:
         data["package"] = {
@@ -93,19 +105,56 @@ def result_to_dict(result: ScanResult) -> dict[str, Any]:
         "commit": result.commit,
         "started_at": result.started_at.isoformat(),
         "finished_at": result.finished_at.isoformat(),
-        "verdict": {
-            "passed": result.verdict.passed,
-            "fail_on": result.verdict.fail_on.value,
-            "reasons": list(result.verdict.reasons),
-            "failing": list(result.verdict.failing),
-        },
+        "verdict": _verdict(result.verdict),
         "summary": summary_counts(result),
         "scanners": [_scanner(s) for s in result.scanners],
         "services": [_service(s) for s in result.services],
         "findings": [_finding(f) for f in result.findings],
         "skipped": [_skip(s) for s in result.skipped],
         "controls": [_control(c) for c in result.controls],
+        "waivers": [_waiver(w) for w in result.waivers],
+        "baseline": _baseline(result.baseline),
     }
+
+
+def _verdict(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "passed": verdict.passed,
+        "fail_on": verdict.fail_on.value,
+        "mode": verdict.mode.value,
+        "counts": asdict(verdict.counts),
+        "reasons": [
+            {
+                "policy": r.policy,
+                "rule": r.rule,
+                "message": r.message,
+                "findings": list(r.findings),
+            }
+            for r in verdict.reasons
+        ],
+        "failing": list(verdict.failing),
+    }
+
+
+def _waiver(w: WaiverStatus) -> dict[str, Any]:
+    return {
+        "id": w.id,
+        "state": w.state.value,
+        "scope": w.scope,
+        "reason": w.reason,
+        "owner": w.owner,
+        "approver": w.approver,
+        "ticket": w.ticket,
+        "expires": w.expires.isoformat(),
+        "source": w.source,
+        "findings": list(w.findings),
+    }
+
+
+def _baseline(b: BaselineSummary | None) -> dict[str, Any] | None:
+    if b is None:
+        return None
+    return {"source": b.source, "entries": b.entries, "matched": b.matched, "absent": b.absent}
 
 
 def summary_counts(result: ScanResult) -> dict[str, Any]:

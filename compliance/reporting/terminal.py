@@ -8,13 +8,26 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from compliance.model import ControlStatus, ScannerStatus, ScanResult, Severity
+from compliance.model import (
+    ControlStatus,
+    GateMode,
+    ScannerStatus,
+    ScanResult,
+    Severity,
+    WaiverState,
+)
 from compliance.reporting.interface import RenderOptions
+
+if sys.version_info >= (3, 11):
+    from typing import assert_never
+else:  # pragma: no cover - Python 3.10
+    from typing_extensions import assert_never
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SEVERITY_STYLE = {
@@ -72,7 +85,10 @@ class TerminalRenderer:
                 console.print(_plain(f"  … and {rest} more (see --format json)", "dim"))
         for line in _controls_lines(result):
             console.print(line)
-        console.print(_verdict(result))
+        for line in _suppression_lines(result):
+            console.print(line)
+        for line in _verdict(result):
+            console.print(line)
         return buffer.getvalue()
 
 
@@ -115,9 +131,15 @@ def _counts_table(result: ScanResult) -> Table:
 
 
 def _findings_list(console: Console, result: ScanResult, limit: int, width: int) -> None:
-    """Two lines per finding: where and what, then the first line of the message."""
-    shown = result.findings[:limit]
-    console.print(Text(f"Worst findings ({len(shown)} of {len(result.findings)})", style="bold"))
+    """Two lines per open finding: where and what, then the first line of the message.
+
+    Suppressed findings (inline, waived, baselined) are counted below, not listed here.
+    """
+    open_findings = [f for f in result.findings if f.suppression is None]
+    if not open_findings:
+        return
+    shown = open_findings[:limit]
+    console.print(Text(f"Worst open findings ({len(shown)} of {len(open_findings)})", style="bold"))
     for finding in shown:
         line = f":{finding.location.start_line}" if finding.location.start_line else ""
         head = Text("  ")
@@ -161,8 +183,55 @@ def _controls_lines(result: ScanResult) -> list[Text]:
     return lines
 
 
-def _verdict(result: ScanResult) -> Text:
-    if result.verdict.passed:
-        return Text(f"PASSED (fail-on {result.verdict.fail_on.value})", style="bold green")
-    reasons = "; ".join(safe(r) for r in result.verdict.reasons)
-    return Text(f"FAILED: {reasons}", style="bold red")
+def _suppression_lines(result: ScanResult) -> list[Text]:
+    """What did not count, and waivers an owner must act on (expired, stale)."""
+    counts = result.verdict.counts
+    lines = []
+    parts = [f"{counts.open} open"]
+    if result.baseline is not None:
+        parts.append(f"{counts.new} new")
+        parts.append(f"{counts.baselined or counts.unchanged} in the baseline")
+    parts += [f"{counts.waived} waived", f"{counts.suppressed} suppressed inline"]
+    lines.append(Text(f"Findings: {counts.total} total: " + ", ".join(parts), style="bold"))
+    if result.baseline is not None and result.baseline.absent:
+        lines.append(
+            _plain(
+                f"  {result.baseline.absent} of {result.baseline.entries} baseline entries "
+                f"no longer found ({result.baseline.source}): recreate it to lock in the fixes",
+                "dim",
+            )
+        )
+    for waiver in result.waivers:
+        match waiver.state:
+            case WaiverState.EXPIRED:
+                covered = len(waiver.findings)
+                lines.append(
+                    _plain(
+                        f"  waiver {waiver.id} expired on {waiver.expires.isoformat()} "
+                        f"(owner {waiver.owner}): {covered} finding(s) it covered count again",
+                        "yellow",
+                    )
+                )
+            case WaiverState.STALE:
+                lines.append(
+                    _plain(
+                        f"  waiver {waiver.id} matches no finding ({waiver.scope}): remove it",
+                        "dim",
+                    )
+                )
+            case WaiverState.ACTIVE:
+                pass
+            case _ as unreachable:
+                assert_never(unreachable)
+    return lines
+
+
+def _verdict(result: ScanResult) -> list[Text]:
+    verdict = result.verdict
+    mode = " new-only" if verdict.mode is GateMode.NEW_ONLY else ""
+    if verdict.passed:
+        return [Text(f"PASSED (fail-on {verdict.fail_on.value}{mode})", style="bold green")]
+    lines = [Text(f"FAILED (fail-on {verdict.fail_on.value}{mode}):", style="bold red")]
+    for reason in verdict.reasons:
+        lines.append(_plain(f"  {reason.policy} {reason.rule}: {reason.message}", "red"))
+    return lines

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,14 @@ def repo(tmp_path: Path) -> Path:
     (root / "infra").mkdir()
     (root / "infra" / "main.tf").write_text("")
     return root
+
+
+#: The day the CLI tests run on (waiver expiry is judged against it), whatever the date.
+TODAY = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """CLI tests never read the wall clock: every command sees TODAY."""
+    monkeypatch.setattr("compliance.cli.clock.utc_now", lambda: TODAY)
+    return TODAY

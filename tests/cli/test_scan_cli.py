@@ -82,7 +82,9 @@ def test_nothing_scanned_is_never_a_pass(fake_scanners: Install, repo: Path) -> 
     fake_scanners(FakeScanner("bandit", nothing=True), FakeScanner("checkov", nothing=True))
     code, out, _ = invoke("scan", str(repo), "--format", "json")
     assert code == 4
-    assert "no scanner ran successfully" in " ".join(json.loads(out)["verdict"]["reasons"])
+    reasons = json.loads(out)["verdict"]["reasons"]
+    assert [(r["policy"], r["rule"]) for r in reasons] == [("(built-in)", "nothing-checked")]
+    assert "no scanner ran successfully" in reasons[0]["message"]
 
 
 def test_missing_path_is_usage_error(fake_scanners: Install, tmp_path: Path) -> None:

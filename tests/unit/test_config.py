@@ -12,18 +12,20 @@ def test_no_config_means_defaults(tmp_path: Path) -> None:
     config, path = load_config(tmp_path)
     assert path is None
     assert config.services == ()
-    assert config.scan.fail_on == "high"
+    assert config.policy.gate is None
+    assert config.policy.waivers is None
 
 
 def test_yaml_config_is_read(tmp_path: Path) -> None:
     (tmp_path / "compliance.yaml").write_text(
         "version: 1\nservices:\n  - name: api\n    path: services/api/\n    owner: '@t'\n"
-        "scan:\n  fail_on: MEDIUM\n  exclude: [gen]\n"
+        "scan:\n  exclude: [gen]\npolicy:\n  gate: ci/gate.yaml\n"
     )
     config, path = load_config(tmp_path)
     assert path == tmp_path / "compliance.yaml"
     assert config.services[0].path == "services/api"
-    assert config.scan.fail_on == "medium"
+    assert config.scan.exclude == ("gen",)
+    assert config.policy.gate == "ci/gate.yaml"
 
 
 def test_pyproject_tool_table_is_read(tmp_path: Path) -> None:
@@ -58,7 +60,9 @@ def test_bad_values_are_named(tmp_path: Path) -> None:
         "  - name: api\n    path: b\nscan:\n  fail_on: urgent\n",
     )
     assert any("services[0].path: must be a path inside the repository" in p for p in found)
-    assert any("scan.fail_on: unknown severity 'urgent'" in p for p in found)
+    assert (
+        "compliance.yaml: scan.fail_on: moved to the gate policy (`fail_on` in gate.yaml)" in found
+    )
 
 
 def test_duplicate_service_names(tmp_path: Path) -> None:

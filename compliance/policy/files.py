@@ -1,0 +1,69 @@
+"""Reading our own YAML and JSON policy files: one way to say what is wrong, and where.
+
+Every loader turns a file into plain data here and validates it with a strict pydantic
+model; a problem is always a `Problem(file, key path or line, message)`, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from compliance.errors import ConfigError, Problem
+
+
+def read_yaml(path: Path, display: str) -> Any:
+    """The parsed YAML document; ConfigError naming the file and line when it is not one."""
+    text = read_text(path, display)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([Problem(display, where, f"invalid YAML: {problem}")]) from None
+
+
+def read_json(path: Path, display: str) -> Any:
+    text = read_text(path, display)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise ConfigError([Problem(display, where, f"invalid JSON: {exc.msg}")]) from None
+
+
+def read_text(path: Path, display: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([Problem(display, "", "no such file")]) from None
+    except IsADirectoryError:
+        raise ConfigError([Problem(display, "", "is a folder, expected a file")]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([Problem(display, "", "not valid UTF-8")]) from None
+    except OSError as exc:
+        raise ConfigError([Problem(display, "", f"cannot read: {exc.strerror}")]) from None
+
+
+def display_path(path: Path, root: Path | None) -> str:
+    """`path` relative to `root` (POSIX) when it is inside it, else as given."""
+    if root is not None:
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+def prefixed(problems: list[Problem], prefix: str) -> list[Problem]:
+    """Problems of an item validated on its own, re-rooted at `prefix` (`waivers[3]`)."""
+    out = []
+    for problem in problems:
+        key = problem.location
+        key = prefix + (key if not key or key.startswith("[") else f".{key}")
+        out.append(Problem(problem.file, key, problem.message))
+    return out
