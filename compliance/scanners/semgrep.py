@@ -11,13 +11,18 @@ Oddities this adapter owns:
   the last dotted part (our rule ids contain no dots).
 - Per-file problems (a file that does not parse) are `errors` of level "warn" with exit 0:
   they become skipped items. Exit 2 or errors of level "error" mean the run is not trusted.
+- `# nosemgrep` / `# nosem` comments: semgrep OSS drops what they silence without a trace.
+  We run it with `--disable-nosem` and apply semgrep-core's own rule (src/reporting/
+  Nosemgrep.ml) ourselves, so each silenced finding is reported as suppressed, with the
+  comment (see NosemIndex).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +35,8 @@ from compliance.model import (
     RuleId,
     Severity,
     Skip,
+    Suppression,
+    SuppressionKind,
 )
 from compliance.scanners.interface import (
     NothingToScan,
@@ -49,6 +56,8 @@ from compliance.scanners.source import SnippetReader
 
 NAME = "semgrep"
 OFFLINE_FLAGS = ("--metrics=off", "--disable-version-check")
+#: Every finding comes back, `# nosemgrep` or not: NosemIndex marks the silenced ones.
+KEEP_SUPPRESSED = ("--disable-nosem",)
 #: semgrep's own severities, used only when a rule lacks our `metadata.severity`.
 _SEMGREP_SEVERITY = {
     "ERROR": Severity.HIGH,
@@ -88,6 +97,7 @@ class SemgrepScanner:
             str(rules),
             "--json",
             *OFFLINE_FLAGS,
+            *KEEP_SUPPRESSED,
             "--quiet",
             "--jobs",
             str(max(1, ctx.settings.jobs)),
@@ -204,12 +214,14 @@ def parse_semgrep_output(stdout: bytes, root: Path) -> ParsedSemgrep:
             Skip(str(path), f"semgrep could not analyse it: {reason or message}", tool=NAME)
         )
     reader = SnippetReader(root)
-    findings = tuple(_finding(item, reader) for item in data["results"])
+    nosem = NosemIndex(reader)
+    findings = tuple(nosem.apply(*_finding(item, reader)) for item in data["results"])
     version = data.get("version")
     return ParsedSemgrep(findings, tuple(skipped), str(version) if version else None)
 
 
-def _finding(item: Any, reader: SnippetReader) -> RawFinding:
+def _finding(item: Any, reader: SnippetReader) -> tuple[RawFinding, str]:
+    """The finding and semgrep's full rule id (`policies.semgrep.rule-id`)."""
     if not isinstance(item, dict):
         raise ScannerFailure("semgrep result is not an object")
     try:
@@ -231,7 +243,7 @@ def _finding(item: Any, reader: SnippetReader) -> RawFinding:
     category = str(metadata.get("category", ""))
     references = metadata.get("references")
     help_url = references[0] if isinstance(references, list) and references else None
-    return RawFinding(
+    finding = RawFinding(
         tool=NAME,
         rule_id=RuleId(rule_id),
         title=rule_id.replace("-", " "),
@@ -245,6 +257,7 @@ def _finding(item: Any, reader: SnippetReader) -> RawFinding:
         snippet=reader.read(path, start, end),
         help_url=str(help_url) if help_url else None,
     )
+    return finding, check_id
 
 
 def _severity(ours: object, semgreps: object) -> Severity:
@@ -264,3 +277,103 @@ def _cwe_ids(value: object) -> list[str]:
         if head.startswith("CWE-") and head[4:].isdigit():
             ids.append(head)
     return ids
+
+
+#: semgrep-core's patterns (src/reporting/Nosemgrep.ml), with PCRE's caseless ASCII matching.
+#: `ids` takes the rest of the line: each comma-separated part's first word is a rule id.
+_RULE_IDS = r"(?:[:=]\s?(?P<ids>(?:[^,\s](?:[,\s]+)?)+))?"
+#: Anywhere on the finding's first line, even inside a string; the space is required.
+_NOSEM_INLINE = re.compile(r" (?P<kw>nosem(?:grep)?)" + _RULE_IDS, re.IGNORECASE | re.ASCII)
+#: Alone on the line before it: no letter or digit ahead of it.
+_NOSEM_PREVIOUS_LINE = re.compile(
+    r"^[^a-zA-Z0-9]* *(?P<kw>nosem(?:grep)?)" + _RULE_IDS, re.IGNORECASE | re.ASCII
+)
+#: semgrep's Rule_ID.validate: an id that fails it silences nothing.
+_VALID_RULE_ID = re.compile(r"[a-zA-Z0-9._-]*", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class _Nosem:
+    """One `nosemgrep` occurrence: where, as written, the ids it lists (None: every rule)."""
+
+    line: int
+    directive: str
+    ids: tuple[str, ...] | None
+    reason: str
+
+    def silences(self, check_id: str) -> bool:
+        """Rule_ID.ends_with: the full id, or a suffix of it that starts after a dot."""
+        return any(
+            _VALID_RULE_ID.fullmatch(i) is not None
+            and (check_id == i or check_id.endswith("." + i))
+            for i in self.ids or ()
+        )
+
+    def justification(self) -> str:
+        text = f"`{self.directive}` on line {self.line} (semgrep inline suppression)"
+        return f"{text}: {self.reason}" if self.reason else text
+
+
+class NosemIndex:
+    """Marks the findings a `# nosemgrep` comment silences, as semgrep-core decides it.
+
+    semgrep looks at two lines: the finding's first line (` nosem` anywhere, after a space)
+    and the line before it (only when nothing alphanumeric precedes the comment). A bare
+    comment silences every rule. With ids (`: a, b` or `=a`), only a rule whose full id
+    equals one, or ends with "." plus one, is silenced, case-sensitively; when the two lines
+    hold both bare and listed comments, only the listed ids count. Text after the first word
+    of each id is free text, reported as the reason.
+    """
+
+    def __init__(self, reader: SnippetReader) -> None:
+        self._reader = reader
+
+    def apply(self, finding: RawFinding, check_id: str) -> RawFinding:
+        """The finding, marked suppressed when a nosemgrep comment silences `check_id`."""
+        start = finding.location.start_line
+        lines = self._reader.lines(finding.location.path)
+        if not lines or start is None or not 1 <= start <= len(lines):
+            return finding
+        found = _nosems(_NOSEM_INLINE, lines[start - 1], start)
+        if start >= 2:
+            found += _nosems(_NOSEM_PREVIOUS_LINE, lines[start - 2], start - 1)
+        listed = [n for n in found if n.ids is not None]
+        if listed:
+            by = next((n for n in listed if n.silences(check_id)), None)
+        else:
+            by = found[0] if found else None
+        if by is None:
+            return finding
+        suppression = Suppression(SuppressionKind.INLINE, by.justification())
+        return replace(finding, suppression=suppression)
+
+
+def _nosems(pattern: re.Pattern[str], text: str, line: int) -> list[_Nosem]:
+    if "nosem" not in text.lower():
+        return []
+    return [_nosem(match, text, line) for match in pattern.finditer(text)]
+
+
+def _nosem(match: re.Match[str], text: str, line: int) -> _Nosem:
+    # semgrep does not look for a comment marker: " nosem" inside a string counts too (and
+    # then what follows it is code, not a reason).
+    comment = text[: match.start("kw")].rstrip().endswith("#")
+    marker = "# " if comment else ""
+    raw_ids = match.group("ids")
+    if raw_ids is None:
+        # Bare: what follows is the reason ("- reviewed"); a word run on ("nosemaphore")
+        # is quoted whole.
+        word = re.match(r"\w*", text[match.end("kw") :], re.ASCII)
+        tail = word.group(0) if word else ""
+        rest = text[match.end("kw") + len(tail) :] if comment else ""
+        reason = rest.strip().lstrip("-:;,=").strip()
+        return _Nosem(line, f"{marker}{match.group('kw')}{tail}", None, reason)
+    ids: list[str] = []
+    free: list[str] = []
+    for part in raw_ids.split(","):
+        first, _, rest = part.strip(" ").partition(" ")
+        ids.append(first.strip('"'))
+        free.append(rest.strip())
+    listed = ", ".join(i for i in ids if i)
+    reason = " ".join(" ".join(free).split())
+    return _Nosem(line, f"{marker}{match.group('kw')}: {listed}", tuple(ids), reason)

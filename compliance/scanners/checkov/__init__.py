@@ -23,6 +23,16 @@ Oddities this adapter owns (measured on checkov 3.3.30):
   fork parallelism is slower on 2 cores and, when a runner crashes, leaves a child behind
   and hangs (measured: still running after 40 s); serially (same results) a crash exits 2
   at once.
+- Its Kubernetes runner joins the `--directory` to a path already relative to the working
+  folder (`-d infra` gives `file_abs_path` .../infra/infra/k8s/pod.yaml): for Kubernetes its
+  `file_path`, relative to the working folder in both modes, is used instead.
+- Inline skips: checkov lists what a `checkov:skip=ID:reason` comment (`bridgecrew:`/`cortex:`
+  too), a CloudFormation `Metadata` skip entry or a Kubernetes `checkov.io/skip*: ID=reason`
+  annotation turned off under `skipped_checks`, without saying whether the check would have
+  failed. Each becomes a finding, as a failed check would, marked suppressed with where the
+  skip is written and its reason; "baseline-skipped" ones (a `.checkov.yaml` baseline) are
+  marked baselined. `--skip-check` and CKV_SKIP_CHECK (unset) leave no trace: those checks
+  never run.
 - Files it cannot parse are reported as skipped; so are `--file` inputs no check ran on
   (invalid YAML is silently ignored by its Kubernetes and Actions runners). Helm charts and
   Kustomize overlays are skipped, never clean, when their binary is absent or they need the

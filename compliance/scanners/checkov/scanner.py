@@ -219,14 +219,15 @@ class CheckovScanner:
         findings: list[RawFinding] = []
         skipped = list(plan.skipped)
         versions: set[str] = set()
+        # One reader for the run: skipped checks quote their comment, findings their lines.
+        reader = SnippetReader(ctx.root)
         for invocation, completed in zip(plan.invocations, done, strict=True):
-            parsed = _parse(completed, root, table, invocation.base)
+            parsed = _parse(completed, root, table, invocation.base, reader)
             versions.update([parsed.version] if parsed.version else [])
             found, skips = _select(parsed, invocation, inventory)
             findings += found
             skipped += skips
         # --compact prints no code: read the flagged lines from the files.
-        reader = SnippetReader(ctx.root)
         findings = [
             f if f.snippet else replace(f, snippet=reader.read(f.location.path, *_lines(f)))
             for f in findings
@@ -267,12 +268,16 @@ def _finding_key(f: RawFinding) -> tuple[str, int, str, str]:
     return (f.location.path, f.location.start_line or 0, f.rule_id, f.resource or "")
 
 
-def _parse(completed: Completed, root: str, table: CheckTable, base: str) -> ParsedCheckov:
+def _parse(
+    completed: Completed, root: str, table: CheckTable, base: str, reader: SnippetReader
+) -> ParsedCheckov:
     if completed.returncode not in (0, 1):
         detail = completed.stderr_tail() or "no output"
         raise ScannerFailure(f"checkov crashed ({describe_exit(completed.returncode)}): {detail}")
     try:
-        return parse_checkov_output(completed.stdout, root=root, table=table, base=base)
+        return parse_checkov_output(
+            completed.stdout, root=root, table=table, base=base, lines=reader.lines
+        )
     except ScannerFailure as failure:
         detail = completed.stderr_tail()
         exit_text = describe_exit(completed.returncode)

@@ -11,7 +11,7 @@ import pytest
 from compliance.config import bundled_policy_dir
 from compliance.errors import ScannerFailure
 from compliance.inventory import Inventory
-from compliance.model import FindingKind, Severity, Skip
+from compliance.model import FindingKind, Severity, Skip, SuppressionKind
 from compliance.scanners.checkov import (
     CheckovScanner,
     CheckTable,
@@ -21,7 +21,7 @@ from compliance.scanners.checkov import (
 )
 from compliance.scanners.interface import NothingToScan, ScanContext, ScanSettings
 from compliance.scanners.process import Completed, arg_cost
-from compliance.scanners.source import MAX_SNIPPET_CHARS, MAX_SNIPPET_LINES
+from compliance.scanners.source import MAX_SNIPPET_CHARS, MAX_SNIPPET_LINES, SnippetReader
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "scanners" / "checkov"
 FIXTURES = ASSETS / "fixtures"
@@ -29,14 +29,17 @@ FIXTURES = ASSETS / "fixtures"
 RECORDED_ROOT = "/tmp/checkov-fixtures"
 PARSE_ERROR = "checkov could not parse this file"
 
-#: recording -> (--directory it scanned or "", JSON shape, failed checks, parse errors)
+#: recording -> (--directory it scanned or "", JSON shape, failed checks, skipped checks,
+#: parse errors)
 RECORDINGS = {
-    "terraform.json": ("terraform", dict, 24, 0),
-    "files.json": ("", list, 33, 0),
-    "workflow.json": ("", dict, 2, 0),
-    "nothing.json": ("", "summary", 0, 0),
-    "parse_error_tf.json": ("broken", dict, 2, 1),
-    "parse_error_files.json": ("", dict, 0, 1),
+    "terraform.json": ("terraform", dict, 24, 0, 0),
+    "files.json": ("", list, 33, 0, 0),
+    "workflow.json": ("", dict, 2, 0, 0),
+    "nothing.json": ("", "summary", 0, 0, 0),
+    "parse_error_tf.json": ("broken", dict, 2, 0, 1),
+    "parse_error_files.json": ("", dict, 0, 0, 1),
+    "skips.json": ("skips", list, 45, 11, 0),
+    "baseline.json": ("baseline", dict, 7, 1, 0),
 }
 
 
@@ -45,17 +48,21 @@ def table() -> CheckTable:
     return load_check_table(bundled_policy_dir() / "checkov" / "checks.yaml")
 
 
-def parse(name: str, table: CheckTable, base: str | None = None) -> Any:
+def parse(name: str, table: CheckTable, base: str | None = None, *, lines: bool = True) -> Any:
     recorded_base = RECORDINGS[name][0]
     stdout = (ASSETS / name).read_bytes()
     return parse_checkov_output(
-        stdout, root=RECORDED_ROOT, table=table, base=recorded_base if base is None else base
+        stdout,
+        root=RECORDED_ROOT,
+        table=table,
+        base=recorded_base if base is None else base,
+        lines=SnippetReader(FIXTURES).lines if lines else None,
     )
 
 
 @pytest.mark.parametrize("name", sorted(RECORDINGS))
 def test_recording_shape_and_counts(name: str, table: CheckTable) -> None:
-    _base, shape, failed, errors = RECORDINGS[name]
+    _base, shape, failed, skipped, errors = RECORDINGS[name]
     data = json.loads((ASSETS / name).read_bytes())
     if shape == "summary":
         assert isinstance(data, dict)
@@ -63,7 +70,9 @@ def test_recording_shape_and_counts(name: str, table: CheckTable) -> None:
     else:
         assert isinstance(data, shape)
     parsed = parse(name, table)
-    assert len(parsed.findings) == failed
+    # A skipped check is a finding too, marked suppressed.
+    assert len(parsed.findings) == failed + skipped
+    assert sum(f.suppression is not None for f in parsed.findings) == skipped
     assert len(parsed.skipped) == errors
     assert parsed.version == "3.3.30"
 
@@ -204,6 +213,7 @@ def test_cloudformation_parse_error_and_silently_dropped_yaml(table: CheckTable)
         b'{"unexpected": true}',
         b'[{"check_type": "terraform"}]',
         b'{"check_type": "terraform", "results": {"failed_checks": [{"check_name": "x"}]}}',
+        b'{"check_type": "terraform", "results": {"skipped_checks": [{"check_name": "x"}]}}',
         b'{"passed": 0, "failed": 3, "parsing_errors": 0}',
         b'"just a string"',
         b"\xff\xfe",
@@ -216,6 +226,7 @@ def test_cloudformation_parse_error_and_silently_dropped_yaml(table: CheckTable)
         "unknown-object",
         "report-without-results",
         "check-without-id",
+        "skipped-check-without-id",
         "summary-with-failures",
         "string",
         "not-utf8",
@@ -279,6 +290,150 @@ def test_unknown_check_is_medium_and_duplicates_collapse(table: CheckTable) -> N
     assert finding.help_url == "https://docs.example/ckv_new_999"
     assert finding.snippet is not None
     assert finding.snippet.splitlines() == [f"line {n}" for n in range(3, 3 + MAX_SNIPPET_LINES)]
+
+
+# --- skipped checks: findings marked suppressed -----------------------------------------------
+
+
+def _suppressed(parsed: Any) -> dict[tuple[str, str | None], Any]:
+    return {(f.rule_id, f.resource): f for f in parsed.findings if f.suppression is not None}
+
+
+def test_skipped_checks_are_findings_as_failed_ones_are(table: CheckTable) -> None:
+    parsed = parse("skips.json", table)
+    skipped = _suppressed(parsed)
+    assert set(skipped) == {
+        ("CKV_AWS_24", "aws_security_group.bastion"),
+        ("CKV_AWS_20", "aws_s3_bucket.assets"),
+        ("CKV_AWS_20", "aws_s3_bucket.logs"),
+        ("CKV_AWS_21", "aws_s3_bucket.logs"),
+        ("CKV_AWS_20", "AWS::S3::Bucket.Assets"),
+        ("CKV_AWS_18", "AWS::S3::Bucket.Logs"),
+        ("CKV_K8S_16", "Pod.shop.web"),
+        ("CKV_K8S_20", "Pod.shop.web"),
+        ("CKV_DOCKER_7", None),  # checkov gives a skipped Dockerfile check the whole file
+        ("CKV_GHA_2", "jobs(build)"),  # the job holds the step's comment: skipped too
+        ("CKV_GHA_2", "jobs(build).steps[2](Greet)"),
+    }
+    for finding in skipped.values():
+        assert finding.suppression.kind is SuppressionKind.INLINE
+        policy = table.policy(finding.rule_id)
+        assert (finding.severity, finding.category) == (policy.severity, policy.category)
+    # The same check failed on one bucket and skipped on the other: only those differ.
+    failed = next(
+        f
+        for f in parsed.findings
+        if (f.rule_id, f.resource) == ("CKV_AWS_21", "aws_s3_bucket.assets")
+    )
+    assert failed.suppression is None
+    logs = skipped[("CKV_AWS_21", "aws_s3_bucket.logs")]
+    assert (logs.title, logs.severity, logs.category, logs.cwe, logs.kind) == (
+        failed.title,
+        failed.severity,
+        failed.category,
+        failed.cwe,
+        failed.kind,
+    )
+    assert logs.location.path == failed.location.path == "skips/terraform/main.tf"
+    assert (logs.location.start_line, logs.location.end_line) == (20, 24)
+    assert logs.message == f"aws_s3_bucket.logs: {logs.title}"
+    assert logs.snippet is not None and logs.snippet.startswith('resource "aws_s3_bucket" "logs"')
+    # A graph check ignores its skip comment: checkov reports it failed, so do we.
+    (write_all,) = [f for f in parsed.findings if f.rule_id == "CKV2_GHA_1"]
+    assert write_all.suppression is None
+    # A comment on a Kubernetes container is no skip: only annotations are.
+    (privileged,) = [f for f in parsed.findings if f.rule_id == "CKV_K8S_14"]
+    assert privileged.suppression is None
+
+
+def test_skip_justification_quotes_the_skip_where_it_is_written(table: CheckTable) -> None:
+    why = {
+        key: f.suppression.justification
+        for key, f in _suppressed(parse("skips.json", table)).items()
+    }
+    caveat = "(checkov inline suppression; checkov does not say whether it would fail)"
+    assert why[("CKV_AWS_24", "aws_security_group.bastion")] == (
+        f"`checkov:skip=CKV_AWS_24` comment on line 2 {caveat}: "
+        '"SSH is reachable only through the VPN, see SEC-101"'
+    )
+    assert why[("CKV_AWS_20", "aws_s3_bucket.assets")] == (
+        f"`checkov:skip=CKV_AWS_20` comment on line 15 {caveat}: no reason given"
+    )
+    assert why[("CKV_AWS_21", "aws_s3_bucket.logs")].startswith(
+        "`bridgecrew:skip=CKV_AWS_20,CKV_AWS_21` comment on line 21"
+    )
+    assert why[("CKV_AWS_20", "AWS::S3::Bucket.Assets")] == (
+        f"`Metadata` skip entry `id: CKV_AWS_20` on line 8 {caveat}: "
+        '"Public website assets, approved in SEC-102"'
+    )
+    assert why[("CKV_AWS_18", "AWS::S3::Bucket.Logs")].startswith(
+        "`checkov:skip=CKV_AWS_18` comment on line 13"
+    )
+    assert why[("CKV_K8S_20", "Pod.shop.web")] == (
+        f"`checkov.io/skip1: CKV_K8S_20` annotation on line 7 {caveat}: "
+        '"the entrypoint drops privileges itself"'
+    )
+    assert why[("CKV_K8S_16", "Pod.shop.web")] == (
+        f"`checkov.io/skip2: CKV_K8S_16` annotation on line 8 {caveat}: no reason given"
+    )
+    assert why[("CKV_DOCKER_7", None)].startswith("`checkov:skip=CKV_DOCKER_7` comment on line 1")
+    assert why[("CKV_GHA_2", "jobs(build)")].startswith(
+        "`checkov:skip=CKV_GHA_2` comment on line 11"
+    )
+
+
+def test_without_the_files_the_justification_names_the_kind_of_skip(table: CheckTable) -> None:
+    why = {
+        key: f.suppression.justification
+        for key, f in _suppressed(parse("skips.json", table, lines=False)).items()
+    }
+    assert why[("CKV_AWS_24", "aws_security_group.bastion")].startswith(
+        "a `checkov:skip=CKV_AWS_24` comment (checkov inline suppression;"
+    )
+    assert why[("CKV_AWS_20", "AWS::S3::Bucket.Assets")].startswith(
+        "a `checkov:skip=CKV_AWS_20` comment or a `Metadata` skip entry"
+    )
+    assert why[("CKV_K8S_20", "Pod.shop.web")].startswith(
+        "a `checkov.io/skip` annotation for CKV_K8S_20"
+    )
+    assert why[("CKV_K8S_20", "Pod.shop.web")].endswith('"the entrypoint drops privileges itself"')
+
+
+def test_checkov_baseline_is_baselined_not_inline(table: CheckTable) -> None:
+    parsed = parse("baseline.json", table)
+    (known,) = _suppressed(parsed).values()
+    assert (known.rule_id, known.resource) == ("CKV_AWS_20", "aws_s3_bucket.site")
+    assert known.suppression.kind is SuppressionKind.BASELINED
+    assert "checkov baseline file" in known.suppression.justification
+    assert known.severity is Severity.CRITICAL
+    assert all(f.suppression is None for f in parsed.findings if f is not known)
+
+
+def test_kubernetes_paths_of_a_directory_run_below_the_root(table: CheckTable) -> None:
+    # checkov's file_abs_path says skips/skips/k8s/pod.yaml for `-d skips`; file_path is right.
+    parsed = parse("skips.json", table)
+    k8s = {f.location.path for f in parsed.findings if f.rule_id.startswith("CKV_K8S")}
+    assert k8s == {"skips/k8s/pod.yaml"}
+    assert "skips/k8s/pod.yaml" in parsed.checked_files
+
+
+def test_a_check_both_failed_and_skipped_stays_open(table: CheckTable) -> None:
+    check = {
+        "check_id": "CKV_AWS_20",
+        "check_name": "x",
+        "file_abs_path": "/repo/main.tf",
+        "file_line_range": [1, 3],
+        "resource": "aws_s3_bucket.b",
+    }
+    skipped = check | {"check_result": {"result": "SKIPPED", "suppress_comment": "why"}}
+    stdout = json.dumps(
+        {
+            "check_type": "terraform",
+            "results": {"failed_checks": [check], "skipped_checks": [skipped]},
+        }
+    ).encode()
+    (finding,) = parse_checkov_output(stdout, root="/repo", table=table).findings
+    assert finding.suppression is None
 
 
 # --- planning the commands (pure) -----------------------------------------------------------

@@ -27,3 +27,9 @@ record nothing.json --framework cloudformation kubernetes --file=conf/settings.y
 record parse_error_tf.json --framework terraform --directory=broken
 record parse_error_files.json --framework cloudformation kubernetes \
   --file=invalid/template.yaml --file=invalid/pod.yaml
+# Skipped checks: inline comments, CloudFormation Metadata, Kubernetes annotations (skips/),
+# and checkov's own baseline reported as skipped (baseline/).
+record skips.json --framework terraform cloudformation kubernetes dockerfile github_actions \
+  --directory=skips
+record baseline.json --framework terraform --directory=baseline \
+  --baseline=baseline/checkov-baseline.json --output-baseline-as-skipped
