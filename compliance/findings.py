@@ -51,6 +51,11 @@ _ASSIGNED_SECRET = re.compile(
 )
 _STRING_LITERAL = re.compile(r"(?P<q>['\"])(?P<body>(?:\\.|(?!(?P=q)).){3,}?)(?P=q)")
 _WHITESPACE = re.compile(r"\s+")
+#: The tools' inline suppression comments (`# nosec`, `# nosemgrep`, `# checkov:skip=`): adding
+#: one to the flagged line must not change the finding's identity (semgrep does the same).
+_SUPPRESSION_COMMENT = re.compile(
+    r"#[ \t]*(?:nosec|nosem(?:grep)?|(?:checkov|bridgecrew):skip=)\b[^\n]*", re.IGNORECASE
+)
 
 REDACTED = "***"
 
@@ -104,7 +109,8 @@ def _anchor(raw: RawFinding) -> str:
     if raw.resource:
         return f"resource:{raw.resource}"
     if raw.snippet:
-        return "snippet:" + _WHITESPACE.sub(" ", raw.snippet).strip()
+        code = _SUPPRESSION_COMMENT.sub("", raw.snippet)
+        return "snippet:" + _WHITESPACE.sub(" ", code).strip()
     return "message:" + _WHITESPACE.sub(" ", raw.message).strip()
 
 

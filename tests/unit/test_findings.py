@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from compliance.findings import compute_fingerprint, finalize, redact
 from compliance.model import (
     FindingKind,
@@ -37,6 +39,27 @@ def test_fingerprint_ignores_line_numbers_and_whitespace() -> None:
     assert compute_fingerprint(raw(line=250), 0) == a
     assert b != a  # a different snippet is a different problem
     assert compute_fingerprint(raw(snippet="  os.system(cmd)\n"), 0) == a
+
+
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "# nosec",
+        "# nosec B605",
+        "#nosec: B605, B602",
+        "# nosemgrep: some-rule (reason, with a comma)",
+        "# NOSEM",
+        "# checkov:skip=CKV_AWS_20: public website",
+    ],
+)
+def test_an_inline_suppression_comment_does_not_change_the_fingerprint(comment: str) -> None:
+    # so a waiver or baseline entry keeps matching after someone adds `# nosec`
+    assert compute_fingerprint(raw(snippet=f"os.system(cmd)  {comment}"), 0) == compute_fingerprint(
+        raw(), 0
+    )
+    assert compute_fingerprint(raw(snippet="os.system(cmd)  # other comment"), 0) != (
+        compute_fingerprint(raw(), 0)
+    )
 
 
 def test_fingerprint_distinguishes_files_rules_and_occurrences() -> None:
