@@ -24,6 +24,12 @@ from compliance.policy.files import display_path, read_json, read_yaml
 from compliance.policy.gate import DEFAULT_WAIVER_MAX_DAYS, parse_gate
 from compliance.policy.mapping_rules import ControlPolicy, load_control_policy
 from compliance.policy.waivers import Waivers, parse_waivers
+from compliance.soa import (
+    DEFAULT_SOA_PATH,
+    Applicability,
+    load_applicability,
+    parse_applicability,
+)
 
 #: Waivers that expire within this many days are flagged so their owners can act in time.
 EXPIRY_WARNING_DAYS = 30
@@ -35,6 +41,7 @@ class Kind(enum.Enum):
     GATE = "gate"
     WAIVERS = "waivers"
     BASELINE = "baseline"
+    APPLICABILITY = "applicability"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +77,11 @@ def validate_repository(root: Path, options: ScanOptions, today: date) -> list[C
     )
     if policies.waivers.source is not None:
         checked.append(_waivers_checked(policies.waivers, today))
+    soa_path = prepared.root / DEFAULT_SOA_PATH
+    if soa_path.is_file():
+        display = display_path(soa_path, prepared.root)
+        applicability = load_applicability(soa_path, display, policies.controls.catalogue)
+        checked.append(_applicability_checked(applicability))
     if policies.baseline is not None:
         checked.append(
             Checked(
@@ -114,6 +126,9 @@ def validate_file(path: Path, kind: Kind | None, today: date, root: Path | None)
         case Kind.BASELINE:
             baseline = parse_baseline(raw, display)
             return Checked(display, kind, f"{baseline.entries} baselined finding(s)")
+        case Kind.APPLICABILITY:
+            catalogue = load_catalogue(bundled_controls_dir())
+            return _applicability_checked(parse_applicability(raw, display, catalogue))
     raise AssertionError(kind)  # pragma: no cover - every Kind is handled above
 
 
@@ -127,6 +142,8 @@ def _recognise(raw: Any, path: Path, display: str) -> Kind:
             return Kind.GATE
         if "findings" in raw:
             return Kind.BASELINE
+        if "exclusions" in raw:
+            return Kind.APPLICABILITY
         if "services" in raw or "scan" in raw or "policy" in raw:
             return Kind.CONFIG
     raise ConfigError(
@@ -136,6 +153,14 @@ def _recognise(raw: Any, path: Path, display: str) -> Kind:
             )
         ],
         hint="say which with --kind",
+    )
+
+
+def _applicability_checked(applicability: Applicability) -> Checked:
+    return Checked(
+        applicability.source or "",
+        Kind.APPLICABILITY,
+        f"{len(applicability.exclusions)} control(s) excluded from the SoA",
     )
 
 

@@ -19,6 +19,7 @@ from compliance.cli.doctor import doctor
 from compliance.cli.policy import policy
 from compliance.cli.scan import scan
 from compliance.cli.services import services
+from compliance.cli.soa import soa
 from compliance.errors import ComplianceError, ExitCode
 
 
@@ -78,6 +79,7 @@ cli.add_command(doctor)
 cli.add_command(controls)
 cli.add_command(baseline)
 cli.add_command(policy)
+cli.add_command(soa)
 
 
 def main() -> None:
