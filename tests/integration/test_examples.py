@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,21 @@ def planted_rows() -> list[tuple[str, str, str, str]]:
 ROWS = planted_rows()
 
 
+#: The day the demo is scanned on: examples/policies/waivers.yaml has an active, an expired
+#: and a stale waiver on this day, whatever the date the tests run.
+DEMO_DAY = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+
+
+def scan_examples(*args: str, day: datetime = DEMO_DAY) -> tuple[int, dict[str, Any], str]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("compliance.cli.clock.utc_now", lambda: day)
+        result = CliRunner().invoke(cli, ["scan", str(EXAMPLES), "--format", "json", "-q", *args])
+    return result.exit_code, json.loads(result.stdout), result.stderr
+
+
 @pytest.fixture(scope="module")
 def demo_result() -> tuple[int, dict[str, Any], str]:
-    result = CliRunner().invoke(cli, ["scan", str(EXAMPLES), "--format", "json", "-q"])
-    return result.exit_code, json.loads(result.stdout), result.stderr
+    return scan_examples()
 
 
 def test_the_table_is_substantial() -> None:
@@ -97,3 +109,20 @@ def test_demo_reports_controls_for_both_frameworks(
     vulnerable = [f for f in data["findings"] if f["kind"] == "dependency-vulnerability"]
     assert vulnerable and all({"A.8.8", "CC7.1"} <= set(f["controls"]) for f in vulnerable)
     assert all(f["controls"] for f in data["findings"])  # coverage is total
+
+
+def test_demo_waivers_gate_and_verdict(demo_result: tuple[int, dict[str, Any], str]) -> None:
+    _, data, _ = demo_result
+    states = {w["id"]: w["state"] for w in data["waivers"]}
+    assert states == {"W-0001": "active", "W-0002": "expired", "W-0003": "stale"}
+    waived = [f for f in data["findings"] if (f["suppression"] or {}).get("kind") == "waived"]
+    assert {f["rule_id"] for f in waived} == {"CKV2_K8S_6"}
+    assert len(waived) == 3  # one per service's k8s/ folder (services/*/k8s/**)
+    verdict = data["verdict"]
+    assert {(r["policy"], r["rule"]) for r in verdict["reasons"]} == {
+        ("policies/gate.yaml", "fail_on"),
+        ("policies/gate.yaml", "overrides[0]"),
+        ("policies/gate.yaml", "limits[0]"),
+    }
+    counts = verdict["counts"]
+    assert counts["waived"] == 3 and counts["open"] == counts["total"] - 3
