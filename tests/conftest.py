@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from compliance.model import ScanResult
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -55,3 +57,49 @@ def shared_advisory_db() -> Path:
     if not SHARED_ADVISORY_DB.is_dir():
         pytest.skip("../shared/advisory-db is not present (only in the developers' workspace)")
     return SHARED_ADVISORY_DB
+
+
+# --- golden files -------------------------------------------------------------------------
+
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite tests/golden/* from the current renderers (then review the diff)",
+    )
+
+
+Golden = Callable[[str, str], None]
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Golden:
+    """`golden(name, text)`: text must equal tests/golden/NAME byte for byte.
+
+    With `pytest --update-golden` the file is (re)written instead; review `git diff`.
+    """
+    update = bool(request.config.getoption("--update-golden"))
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN_DIR / name
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(text.encode("utf-8"))
+            return
+        assert path.is_file(), f"no golden file {path}: run pytest --update-golden"
+        expected = path.read_bytes().decode("utf-8")
+        assert text == expected, f"{name} differs from its golden file (--update-golden)"
+
+    return check
+
+
+@pytest.fixture(scope="session")
+def examples_result() -> ScanResult:
+    """The recorded result of scanning examples/ (scripts/record_examples_result.py)."""
+    from compliance.reporting.load import load_result
+
+    path = Path(__file__).resolve().parent / "assets" / "results" / "examples.json"
+    return load_result(path, "examples.json")

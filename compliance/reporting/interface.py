@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from compliance.errors import UsageError
 from compliance.model import ScanResult
 
 
@@ -20,3 +21,31 @@ class Renderer(Protocol):
     name: str
 
     def render(self, result: ScanResult, options: RenderOptions) -> str: ...
+
+
+@runtime_checkable
+class MultiFileRenderer(Protocol):
+    """A format whose consumers cap the size of one file (GitHub's SARIF upload limits).
+
+    `render_files` returns one text per file, in order; the CLI writes the first to PATH and
+    the n-th to PATH with `.n` before its extension (`out.sarif`, `out.2.sarif`, ...).
+    `render` returns the single file, or raises SplitRequired when one file cannot hold it.
+    """
+
+    name: str
+
+    def render(self, result: ScanResult, options: RenderOptions) -> str: ...
+
+    def render_files(self, result: ScanResult, options: RenderOptions) -> tuple[str, ...]: ...
+
+
+class SplitRequired(UsageError):
+    """The report needs several files, so it cannot go to stdout."""
+
+    def __init__(self, fmt: str, files: int, why: str) -> None:
+        super().__init__(
+            f"the {fmt} report needs {files} files ({why}): it cannot be written to stdout",
+            hint=f"write it with -o {fmt}=PATH (PATH, then PATH with .2, .3 ... before the "
+            "extension)",
+        )
+        self.files = files

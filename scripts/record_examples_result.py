@@ -1,0 +1,44 @@
+"""Record the JSON result of scanning examples/ that the renderer golden tests start from.
+
+    python scripts/record_examples_result.py     # writes tests/assets/results/examples.json
+
+The clock is fixed (2026-11-29 12:00 UTC, the day the demo's waivers were written for) and
+the scanner durations are rounded to whole seconds, so re-recording after a change shows
+only real differences. Re-record when the scanners, the rules or the result schema change,
+then run `pytest tests/golden --update-golden` and review the diffs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from compliance.cli import cli, clock
+from compliance.reporting.json import dumps
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = ROOT / "tests" / "assets" / "results" / "examples.json"
+DAY = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+
+
+def main() -> int:
+    clock.utc_now = lambda: DAY  # type: ignore[assignment]
+    result = CliRunner().invoke(cli, ["scan", str(ROOT / "examples"), "--format", "json", "-q"])
+    if result.exit_code not in (0, 1):
+        print(result.stderr, file=sys.stderr)
+        return result.exit_code
+    data = json.loads(result.stdout)
+    for scanner in data["scanners"]:
+        scanner["duration_s"] = float(round(scanner["duration_s"]))
+    TARGET.parent.mkdir(parents=True, exist_ok=True)
+    TARGET.write_text(dumps(data), encoding="utf-8")
+    print(f"wrote {TARGET.relative_to(ROOT)}: {len(data['findings'])} findings")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
