@@ -15,6 +15,10 @@ class RenderOptions:
     width: int = 100
     #: How many findings the terminal report lists in full.
     max_findings: int = 20
+    #: Where file links point (`https://github.com/o/r/blob/SHA/`), for the Markdown and HTML
+    #: reports; None: plain repository-relative paths. The CLI derives it from the CI's
+    #: environment (GitHub, GitLab) or `--link-base`.
+    link_base: str | None = None
 
 
 class Renderer(Protocol):
