@@ -18,6 +18,7 @@ from compliance.config import RepoConfig, bundled_controls_dir, bundled_policy_d
 from compliance.errors import ConfigError, Problem, UsageError
 from compliance.findings import finalize
 from compliance.gating import apply_baseline, apply_waivers, evaluate_gate
+from compliance.gitinfo import read_commit
 from compliance.inventory import Inventory, build_inventory
 from compliance.mapping import evaluate_controls, map_findings
 from compliance.model import (
@@ -317,6 +318,7 @@ def run_scan(
         controls=controls,
         waivers=waivers,
         baseline=baseline,
+        commit=read_commit(prepared.root),
     )
 
 

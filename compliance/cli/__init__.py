@@ -17,6 +17,7 @@ from compliance.cli.baseline import baseline
 from compliance.cli.controls import controls
 from compliance.cli.doctor import doctor
 from compliance.cli.policy import policy
+from compliance.cli.report import report
 from compliance.cli.scan import scan
 from compliance.cli.services import services
 from compliance.cli.soa import soa
@@ -80,6 +81,7 @@ cli.add_command(controls)
 cli.add_command(baseline)
 cli.add_command(policy)
 cli.add_command(soa)
+cli.add_command(report)
 
 
 def main() -> None:

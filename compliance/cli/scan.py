@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -14,29 +13,22 @@ from typing import Any
 import click
 
 from compliance.cli import clock
-from compliance.cli.output import write_atomic
+from compliance.cli.output import (
+    echo_report,
+    file_options,
+    parse_outputs,
+    stdout_options,
+    write_report,
+)
 from compliance.cli.progress import make_progress
 from compliance.errors import ExitCode, UsageError
 from compliance.model import ScannerStatus, ScanResult, Severity
 from compliance.pipeline import ScanOptions, run_scan
 from compliance.reporting import REGISTRY as RENDERERS
-from compliance.reporting import RenderOptions
 from compliance.scanners.registry import REGISTRY as SCANNERS
 
 OPTIONAL_BINARIES = ("helm", "kustomize")
 SEVERITIES = [s.value for s in Severity]
-
-
-def _parse_outputs(values: tuple[str, ...]) -> list[tuple[str, Path]]:
-    outputs = []
-    for value in values:
-        fmt, sep, path = value.partition("=")
-        if not sep or not path:
-            raise UsageError(f"-o {value!r}: expected FORMAT=PATH, e.g. -o json=result.json")
-        if fmt not in RENDERERS:
-            raise UsageError(f"-o {value!r}: unknown format {fmt!r}; known: {', '.join(RENDERERS)}")
-        outputs.append((fmt, Path(path)))
-    return outputs
 
 
 def exit_code_for(result: ScanResult) -> ExitCode:
@@ -151,6 +143,12 @@ def scan_inputs(command: Callable[..., None]) -> Callable[..., None]:
     type=click.Path(path_type=Path),
     help="Baseline file: fail only on findings absent from it (gate mode new-only).",
 )
+@click.option(
+    "--link-base",
+    metavar="URL",
+    help="Make file links in Markdown/HTML reports absolute, e.g. "
+    "https://github.com/ORG/REPO/blob/SHA/ (the scanned folder's URL).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def scan(
     options: ScanOptions,
@@ -158,10 +156,11 @@ def scan(
     outputs: tuple[str, ...],
     fail_on: str | None,
     baseline_path: Path | None,
+    link_base: str | None,
     quiet: bool,
 ) -> None:
     """Scan the repository at PATH (default: the current folder)."""
-    targets = _parse_outputs(outputs)
+    targets = parse_outputs(outputs)
     if baseline_path is not None and not baseline_path.is_file():
         raise UsageError(
             f"--baseline: no such file: {baseline_path}",
@@ -175,10 +174,8 @@ def scan(
     with make_progress(quiet) as progress:
         result = run_scan(options, progress=progress, clock=clock.utc_now)
     for target_fmt, target in targets:
-        write_atomic(target, RENDERERS[target_fmt].render(result, RenderOptions()))
-    color = fmt == "terminal" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    width = shutil.get_terminal_size((120, 24)).columns if color else 120
-    click.echo(RENDERERS[fmt].render(result, RenderOptions(color=color, width=width)), nl=False)
+        write_report(result, target_fmt, target, file_options(link_base))
+    echo_report(result, fmt, stdout_options(fmt, link_base))
     code = exit_code_for(result)
     if fmt != "terminal":
         _summary_line(result, code)

@@ -145,13 +145,14 @@ def test_output_files_are_written(fake_scanners: Install, repo: Path, tmp_path: 
     assert not list(tmp_path.glob(".out.json.*"))  # no temporary file left behind
 
 
-def test_output_to_missing_folder_is_exit_4_and_nothing_written(
+def test_output_to_missing_folder_is_a_usage_error_before_any_scan(
     fake_scanners: Install, repo: Path, tmp_path: Path
 ) -> None:
-    fake_scanners(FakeScanner("bandit"))
+    fakes = fake_scanners(FakeScanner("bandit"))
     code, _, err = invoke("scan", str(repo), "-q", "-o", f"json={tmp_path / 'no' / 'x.json'}")
-    assert code == 4
+    assert code == 2
     assert "does not exist" in err
+    assert fakes["bandit"].seen == []  # said at once, not after the scan
 
 
 def test_only_selected_scanners_run(fake_scanners: Install, repo: Path) -> None:
