@@ -18,9 +18,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from compliance.config import bundled_controls_dir, load_config
+from compliance.config import bundled_controls_dir, bundled_policy_dir, load_config
 from compliance.findings import finalize
-from compliance.gating import evaluate_threshold
+from compliance.gating import apply_waivers, evaluate_gate
 from compliance.inventory import build_inventory
 from compliance.mapping import evaluate_controls, map_findings
 from compliance.model import (
@@ -34,7 +34,9 @@ from compliance.model import (
     Severity,
     ToolInfo,
 )
+from compliance.policy.gate import load_gate
 from compliance.policy.mapping_rules import load_control_policy
+from compliance.policy.waivers import Waivers
 from compliance.reporting.interface import RenderOptions
 from compliance.reporting.json import JsonRenderer
 from compliance.reporting.terminal import TerminalRenderer
@@ -92,11 +94,17 @@ def main() -> None:
     )
     t_policy, policy = timed(lambda: load_control_policy(bundled_controls_dir()), args.runs)
     t_map, findings = timed(lambda: map_findings(findings, policy.rules), args.runs)
-    t_controls, _ = timed(
+    gate = load_gate(bundled_policy_dir() / "gate.yaml", "gate.yaml", policy.catalogue)
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t_waive, (findings, _) = timed(
+        lambda: apply_waivers(findings, Waivers(None), now.date()), args.runs
+    )
+    t_controls, controls = timed(
         lambda: evaluate_controls(policy.catalogue, policy.rules, findings, runs), args.runs
     )
-    t_gate, verdict = timed(lambda: evaluate_threshold(findings, runs, Severity.HIGH), args.runs)
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t_gate, verdict = timed(
+        lambda: evaluate_gate(findings, runs, controls, discovery.services, gate), args.runs
+    )
     result = ScanResult(
         ToolInfo("compliance", "bench"),
         root.name,
@@ -107,10 +115,13 @@ def main() -> None:
         findings,
         inventory.skipped,
         verdict,
+        controls=controls,
     )
     t_json, _ = timed(lambda: JsonRenderer().render(result, RenderOptions()), args.runs)
     t_term, _ = timed(lambda: TerminalRenderer().render(result, RenderOptions()), args.runs)
-    total = t_inv + t_svc + t_fin + t_policy + t_map + t_controls + t_gate + t_json + t_term
+    total = (
+        t_inv + t_svc + t_fin + t_policy + t_map + t_waive + t_controls + t_gate + t_json + t_term
+    )
     print(f"repo: {root} ({len(inventory.all_files)} files), findings: {len(findings)}")
     for name, value in (
         ("inventory walk", t_inv),
@@ -118,6 +129,7 @@ def main() -> None:
         ("normalise (redact, fingerprint, attribute)", t_fin),
         ("load catalogues and mapping rules", t_policy),
         ("map findings to controls", t_map),
+        ("apply waivers", t_waive),
         ("evaluate control results", t_controls),
         ("gate", t_gate),
         ("render json", t_json),
