@@ -21,7 +21,7 @@ REPO_SERVICE = ServiceName("(repo)")
 
 #: Version of the JSON result schema (docs/result.schema.json). Bump the minor for additions,
 #: the major for anything a consumer could trip over.
-SCHEMA_VERSION = "2.0"
+SCHEMA_VERSION = "2.1"
 
 
 @total_ordering
@@ -359,6 +359,21 @@ class ControlResult:
 
 
 @dataclass(frozen=True, slots=True)
+class InputFile:
+    """A file (or folder) that decided this scan's outcome, with its digest: the config,
+    catalogues, mapping rules, gate, waivers, baseline, rule packs, advisory database.
+
+    `sha256` is the file's; for a folder (the advisory database) a digest over its files'
+    relative paths and digests. `detail` says more where it helps (advisories, newest date).
+    """
+
+    kind: str
+    path: str
+    sha256: str
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ToolInfo:
     name: str
     version: str
@@ -385,6 +400,8 @@ class ScanResult:
     #: Every waiver of the waiver policy with what it did (sorted by id).
     waivers: tuple[WaiverStatus, ...] = ()
     baseline: BaselineSummary | None = None
+    #: The policy and data files the scan used, with their digests (sorted by kind, path).
+    inputs: tuple[InputFile, ...] = ()
 
     @property
     def scanner_errors(self) -> tuple[ScannerRun, ...]:

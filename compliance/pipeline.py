@@ -19,11 +19,13 @@ from compliance.errors import ConfigError, Problem, UsageError
 from compliance.findings import finalize
 from compliance.gating import apply_baseline, apply_waivers, evaluate_gate
 from compliance.gitinfo import read_commit
+from compliance.inputs import advisory_db_input, file_inputs, folder_files
 from compliance.inventory import Inventory, build_inventory
 from compliance.mapping import evaluate_controls, map_findings
 from compliance.model import (
     REPO_SERVICE,
     GateMode,
+    InputFile,
     ScanResult,
     Service,
     Severity,
@@ -108,6 +110,8 @@ class Policies:
     baseline: Baseline | None
     #: Where the baseline lives (the command line's, else the gate's `baseline`), if anywhere.
     baseline_path: Path | None
+    #: (kind, path, display) of every policy file applied, for the result's `inputs`.
+    files: tuple[tuple[str, Path, str], ...] = ()
 
 
 def load_policies(prepared: Prepared, options: ScanOptions, today: date) -> Policies:
@@ -147,22 +151,54 @@ def load_policies(prepared: Prepared, options: ScanOptions, today: date) -> Poli
         raise ConfigError(problems)
     assert isinstance(waivers, Waivers)
     assert baseline is None or isinstance(baseline, Baseline)
-    return Policies(controls, gate, waivers, baseline, baseline_path)
+    files = _policy_files(prepared, options, waivers, baseline_path)
+    return Policies(controls, gate, waivers, baseline, baseline_path, files)
+
+
+def _policy_files(
+    prepared: Prepared, options: ScanOptions, waivers: Waivers, baseline: Path | None
+) -> tuple[tuple[str, Path, str], ...]:
+    """(kind, path, display) of every policy and data file this scan applies."""
+    files: list[tuple[str, Path, str]] = []
+    if prepared.config_file is not None:
+        files.append(
+            ("config", prepared.config_file, display_path(prepared.config_file, prepared.root))
+        )
+    controls_dir = options.controls_dir or bundled_controls_dir()
+    bundled = controls_dir.resolve() == bundled_controls_dir().resolve()
+    for path in folder_files(controls_dir):
+        relative = path.relative_to(controls_dir).as_posix()
+        kind = "mapping-rules" if relative.startswith("mappings/") else "catalogue"
+        if relative.endswith("README.md"):
+            continue
+        files.append((kind, path, f"(bundled) controls/{relative}" if bundled else str(path)))
+    files.append(("gate", *gate_file(prepared, options)))
+    if waivers.source is not None:
+        waiver_path = options.waivers_path or _policy_path(
+            prepared, None, prepared.config.policy.waivers, "policy.waivers", DEFAULT_WAIVERS_PATH
+        )
+        if waiver_path is not None:
+            files.append(("waivers", waiver_path, waivers.source))
+    if baseline is not None:
+        files.append(("baseline", baseline, display_path(baseline, prepared.root)))
+    return tuple(files)
+
+
+def gate_file(prepared: Prepared, options: ScanOptions) -> tuple[Path, str]:
+    """The gate's file and display name: --gate, else the config's `policy.gate`, else the
+    repository's policies/gate.yaml, else the bundled default."""
+    path = _policy_path(
+        prepared, options.gate_path, prepared.config.policy.gate, "policy.gate", DEFAULT_GATE_PATH
+    )
+    if path is None:
+        return bundled_policy_dir() / "gate.yaml", "(bundled) policies/gate.yaml"
+    return path, display_path(path, prepared.root)
 
 
 def load_gate_policy(
     prepared: Prepared, options: ScanOptions, controls: ControlPolicy
 ) -> GatePolicy:
-    """The gate: --gate, else the config's `policy.gate`, else the repository's
-    policies/gate.yaml, else the bundled default."""
-    path = _policy_path(
-        prepared, options.gate_path, prepared.config.policy.gate, "policy.gate", DEFAULT_GATE_PATH
-    )
-    if path is None:
-        path = bundled_policy_dir() / "gate.yaml"
-        display = "(bundled) policies/gate.yaml"
-    else:
-        display = display_path(path, prepared.root)
+    path, display = gate_file(prepared, options)
     gate = load_gate(path, display, controls.catalogue)
     if options.baseline_path is not None:
         gate = replace(gate, mode=GateMode.NEW_ONLY)
@@ -302,6 +338,7 @@ def run_scan(
             key=lambda s: (s.path, s.tool or "", s.reason),
         )
     )
+    inputs = _inputs(policies, settings, prepared.root, names)
     verdict = evaluate_gate(
         findings, runs, controls, services, policies.gate, fail_on=options.fail_on
     )
@@ -319,7 +356,31 @@ def run_scan(
         waivers=waivers,
         baseline=baseline,
         commit=read_commit(prepared.root),
+        inputs=inputs,
     )
+
+
+def _inputs(
+    policies: Policies, settings: ScanSettings, root: Path, scanners: list[str]
+) -> tuple[InputFile, ...]:
+    """Digests of the policy files, the rule packs of the scanners that ran, the database."""
+    entries = list(policies.files)
+    policy_dir = settings.policy_dir or bundled_policy_dir()
+    bundled = policy_dir.resolve() == bundled_policy_dir().resolve()
+    prefix = "(bundled) policies/" if bundled else f"{policy_dir}/"
+    if "semgrep" in scanners:
+        for path in folder_files(policy_dir / "semgrep"):
+            relative = path.relative_to(policy_dir).as_posix()
+            entries.append(("semgrep-rules", path, prefix + relative))
+    table = policy_dir / "checkov" / "checks.yaml"
+    if "checkov" in scanners and table.is_file():
+        entries.append(("checkov-table", table, prefix + "checkov/checks.yaml"))
+    inputs = file_inputs(entries)
+    if "pip-audit" in scanners and settings.advisory_db is not None:
+        inputs.append(
+            advisory_db_input(settings.advisory_db, display_path(settings.advisory_db, root))
+        )
+    return tuple(sorted(inputs, key=lambda i: (i.kind, i.path)))
 
 
 def _select_scanners(requested: tuple[str, ...] | None, config: RepoConfig) -> list[str]:

@@ -2,10 +2,11 @@
 
     python scripts/record_examples_result.py     # writes tests/assets/results/examples.json
 
-The clock is fixed (2026-11-29 12:00 UTC, the day the demo's waivers were written for) and
-the scanner durations are rounded to whole seconds, so re-recording after a change shows
-only real differences. Re-record when the scanners, the rules or the result schema change,
-then run `pytest tests/golden --update-golden` and review the diffs.
+The clock is fixed (2026-11-29 12:00 UTC, the day the demo's waivers were written for), the
+commit is left out, and the scanner durations are those of the previous recording (rounded
+whole seconds the first time), so re-recording after a change shows only real differences.
+Re-record when the scanners, the rules or the result schema change, then run
+`pytest tests/unit --update-golden` and review the diffs.
 """
 
 from __future__ import annotations
@@ -33,8 +34,12 @@ def main() -> int:
         return result.exit_code
     data = json.loads(result.stdout)
     data["commit"] = None  # the examples are part of this repository: its HEAD would churn
+    previous = {}
+    if TARGET.is_file():
+        previous = {s["name"]: s["duration_s"] for s in json.loads(TARGET.read_text())["scanners"]}
     for scanner in data["scanners"]:
-        scanner["duration_s"] = float(round(scanner["duration_s"]))
+        fresh = float(round(scanner["duration_s"]))
+        scanner["duration_s"] = previous.get(scanner["name"], fresh)
     TARGET.parent.mkdir(parents=True, exist_ok=True)
     TARGET.write_text(dumps(data), encoding="utf-8")
     print(f"wrote {TARGET.relative_to(ROOT)}: {len(data['findings'])} findings")

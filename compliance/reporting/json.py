@@ -114,6 +114,10 @@ def result_to_dict(result: ScanResult) -> dict[str, Any]:
         "controls": [_control(c) for c in result.controls],
         "waivers": [_waiver(w) for w in result.waivers],
         "baseline": _baseline(result.baseline),
+        "inputs": [
+            {"kind": i.kind, "path": i.path, "sha256": i.sha256, "detail": i.detail}
+            for i in result.inputs
+        ],
     }
 
 

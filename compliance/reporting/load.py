@@ -39,6 +39,7 @@ from compliance.model import (
     Fingerprint,
     GateFailure,
     GateMode,
+    InputFile,
     Location,
     Package,
     RuleId,
@@ -413,6 +414,16 @@ class _Baseline(_Lenient):
         return BaselineSummary(self.source, self.entries, self.matched, self.absent)
 
 
+class _Input(_Lenient):
+    kind: str
+    path: str
+    sha256: str
+    detail: str | None
+
+    def to_model(self) -> InputFile:
+        return InputFile(self.kind, self.path, self.sha256, self.detail)
+
+
 class _Result(_Lenient):
     """The keys of a result we rebuild from; `summary` is derived, so not read."""
 
@@ -430,6 +441,7 @@ class _Result(_Lenient):
     controls: list[_Control]
     waivers: list[_Waiver]
     baseline: _Baseline | None
+    inputs: list[_Input] = []  # since 2.1
 
     def to_model(self) -> ScanResult:
         return ScanResult(
@@ -447,6 +459,7 @@ class _Result(_Lenient):
             controls=tuple(c.to_model() for c in self.controls),
             waivers=tuple(w.to_model() for w in self.waivers),
             baseline=self.baseline.to_model() if self.baseline is not None else None,
+            inputs=tuple(i.to_model() for i in self.inputs),
         )
 
 

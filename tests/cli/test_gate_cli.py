@@ -310,3 +310,17 @@ def test_policy_validate_single_files(tmp_path: Path) -> None:
     code, out, _ = invoke("policy", "validate", str(unknown), "--kind", "gate")
     assert code == 3
     assert invoke("policy", "validate", str(tmp_path / "nope.yaml"))[0] == 2
+
+
+def test_result_lists_the_policy_files_with_their_digests(
+    fake_scanners: Install, repo: Path
+) -> None:
+    fake_scanners(FakeScanner("bandit", ()))
+    write(repo / "compliance.yaml", "version: 1\n")
+    write(repo / "policies" / "gate.yaml", "fail_on: high\n")
+    _, data, _ = scan_json(repo)
+    kinds = {(i["kind"], i["path"]) for i in data["inputs"]}
+    assert ("config", "compliance.yaml") in kinds and ("gate", "policies/gate.yaml") in kinds
+    assert ("catalogue", "(bundled) controls/iso27001/a8-technological.yaml") in kinds
+    assert any(kind == "mapping-rules" for kind, _ in kinds)
+    assert all(len(i["sha256"]) == 64 for i in data["inputs"])
