@@ -67,6 +67,8 @@ class ScanOptions:
     baseline_path: Path | None = None
     #: `compliance baseline create`: scan everything as it is, without any baseline.
     ignore_baseline: bool = False
+    #: Keep every scanner command's argv, exit code, stdout and stderr here (for evidence).
+    record_dir: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +319,8 @@ def run_scan(
     )
     ctx = ScanContext(prepared.root, prepared.inventory, settings)
     scanners = [REGISTRY[name]() for name in names]
-    outcomes = run_scanners(scanners, ctx, proc or ProcessRunner(), progress)
+    runner = proc or ProcessRunner(record_dir=options.record_dir)
+    outcomes = run_scanners(scanners, ctx, runner, progress)
 
     services = prepared.services
     findings = map_findings(

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -91,10 +93,20 @@ def package_version(distribution: str) -> str | None:
 
 
 class ProcessRunner:
-    """Runs a command with a timeout and an output cap; raises ScannerFailure on faults."""
+    """Runs a command with a timeout and an output cap; raises ScannerFailure on faults.
 
-    def __init__(self, *, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES) -> None:
+    With `record_dir`, every command's exact argv, exit code, duration, stdout and stderr
+    are also kept there (`<tool>/<n>.json`, `.stdout`, `.stderr`), faults included: the
+    raw evidence an evidence bundle carries. Scanners run in threads, so numbering is locked.
+    """
+
+    def __init__(
+        self, *, max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES, record_dir: Path | None = None
+    ) -> None:
         self.max_output_bytes = max_output_bytes
+        self.record_dir = record_dir
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
 
     def run(
         self,
@@ -115,6 +127,25 @@ class ProcessRunner:
             else:
                 full_env[key] = value
         started = time.monotonic()
+        try:
+            done = self._run(command, tool=tool, timeout_s=timeout_s, cwd=cwd, env=full_env)
+        except ScannerFailure as failure:
+            self._record(tool, command, None, b"", b"", time.monotonic() - started, failure.message)
+            raise
+        self._record(tool, command, done.returncode, done.stdout, done.stderr, done.duration_s)
+        return done
+
+    def _run(
+        self,
+        command: tuple[str, ...],
+        *,
+        tool: str,
+        timeout_s: float,
+        cwd: Path | None,
+        env: dict[str, str],
+    ) -> Completed:
+        started = time.monotonic()
+        full_env = env
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             try:
                 child = subprocess.Popen(  # noqa: S603 - argv is built by our adapters
@@ -140,6 +171,35 @@ class ProcessRunner:
             out.seek(0)
             err.seek(0)
             return Completed(command, child.returncode, out.read(), err.read(), duration)
+
+    def _record(
+        self,
+        tool: str,
+        argv: tuple[str, ...],
+        returncode: int | None,
+        stdout: bytes,
+        stderr: bytes,
+        duration_s: float,
+        error: str | None = None,
+    ) -> None:
+        if self.record_dir is None:
+            return
+        with self._lock:
+            number = self._counts.get(tool, 0) + 1
+            self._counts[tool] = number
+        folder = self.record_dir / tool
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = folder / f"{number}"
+        (stem.with_suffix(".stdout")).write_bytes(stdout)
+        (stem.with_suffix(".stderr")).write_bytes(stderr)
+        meta = {
+            "tool": tool,
+            "argv": list(argv),
+            "returncode": returncode,
+            "duration_s": round(duration_s, 3),
+            "error": error,
+        }
+        stem.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
     def _wait(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -91,3 +92,21 @@ def test_env_overrides_set_and_unset(monkeypatch: pytest.MonkeyPatch) -> None:
         env={"COMPLIANCE_TEST_INHERITED": None, "X": "set"},
     )
     assert done.stdout == b"None set\n"
+
+
+def test_record_dir_keeps_every_command_and_its_output(tmp_path: Path) -> None:
+    runner = ProcessRunner(record_dir=tmp_path / "raw")
+    code = "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)"
+    runner.run([sys.executable, "-c", code], tool="demo", timeout_s=30)
+    runner.run([sys.executable, "-c", "print('second')"], tool="demo", timeout_s=30)
+    with pytest.raises(ScannerFailure):
+        runner.run([sys.executable, "-c", "import time; time.sleep(30)"], tool="slow", timeout_s=1)
+    folder = tmp_path / "raw" / "demo"
+    meta = json.loads((folder / "1.json").read_text())
+    assert meta["argv"] == [sys.executable, "-c", code]
+    assert (meta["returncode"], meta["error"]) == (3, None)
+    assert (folder / "1.stdout").read_bytes() == b"out\n"
+    assert (folder / "1.stderr").read_bytes() == b"err\n"
+    assert (folder / "2.stdout").read_bytes() == b"second\n"
+    slow = json.loads((tmp_path / "raw" / "slow" / "1.json").read_text())
+    assert slow["returncode"] is None and "timed out" in slow["error"]
