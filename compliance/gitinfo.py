@@ -29,6 +29,15 @@ def read_commit(root: Path) -> str | None:
     return _resolve(git_dir, head[5:].strip())
 
 
+def read_branch(root: Path) -> str | None:
+    """The checked-out branch (`main`), or None when HEAD is detached or unknown."""
+    git_dir = _git_dir(root)
+    head = _read(git_dir / "HEAD") if git_dir else None
+    if head and head.startswith("ref: refs/heads/"):
+        return head.removeprefix("ref: refs/heads/").strip() or None
+    return None
+
+
 def _git_dir(root: Path) -> Path | None:
     for folder in (root, *root.parents):
         dot_git = folder / ".git"

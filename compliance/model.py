@@ -21,7 +21,7 @@ REPO_SERVICE = ServiceName("(repo)")
 
 #: Version of the JSON result schema (docs/result.schema.json). Bump the minor for additions,
 #: the major for anything a consumer could trip over.
-SCHEMA_VERSION = "2.1"
+SCHEMA_VERSION = "2.2"
 
 
 @total_ordering
@@ -374,6 +374,28 @@ class InputFile:
 
 
 @dataclass(frozen=True, slots=True)
+class CiContext:
+    """The CI run a scan happened in, as the CI system names it."""
+
+    provider: str  # github, gitlab, jenkins
+    run_id: str | None = None
+    run_url: str | None = None
+    actor: str | None = None
+    event: str | None = None
+    ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """Where and on what a scan ran: the branch, whether the working tree had uncommitted
+    changes (None: unknown, e.g. no git), and the CI run when there was one."""
+
+    branch: str | None = None
+    dirty: bool | None = None
+    ci: CiContext | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ToolInfo:
     name: str
     version: str
@@ -402,6 +424,7 @@ class ScanResult:
     baseline: BaselineSummary | None = None
     #: The policy and data files the scan used, with their digests (sorted by kind, path).
     inputs: tuple[InputFile, ...] = ()
+    context: RunContext = RunContext()
 
     @property
     def scanner_errors(self) -> tuple[ScannerRun, ...]:

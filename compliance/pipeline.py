@@ -15,17 +15,19 @@ from pathlib import Path
 
 from compliance import __version__
 from compliance.config import RepoConfig, bundled_controls_dir, bundled_policy_dir, load_config
-from compliance.errors import ConfigError, Problem, UsageError
+from compliance.errors import ConfigError, Problem, ScannerFailure, UsageError
 from compliance.findings import finalize
 from compliance.gating import apply_baseline, apply_waivers, evaluate_gate
-from compliance.gitinfo import read_commit
+from compliance.gitinfo import read_branch, read_commit
 from compliance.inputs import advisory_db_input, file_inputs, folder_files
 from compliance.inventory import Inventory, build_inventory
 from compliance.mapping import evaluate_controls, map_findings
 from compliance.model import (
     REPO_SERVICE,
+    CiContext,
     GateMode,
     InputFile,
+    RunContext,
     ScanResult,
     Service,
     Severity,
@@ -38,7 +40,7 @@ from compliance.policy.gate import DEFAULT_GATE_PATH, GatePolicy, load_gate
 from compliance.policy.mapping_rules import ControlPolicy, load_control_policy
 from compliance.policy.waivers import DEFAULT_WAIVERS_PATH, Waivers, load_waivers
 from compliance.scanners.interface import ScanContext, ScanSettings
-from compliance.scanners.process import ProcessRunner
+from compliance.scanners.process import ProcessRunner, find_executable
 from compliance.scanners.registry import REGISTRY
 from compliance.scanners.runner import Progress, run_scanners
 from compliance.services import attributor, discover_services, load_codeowners, repo_service
@@ -69,6 +71,8 @@ class ScanOptions:
     ignore_baseline: bool = False
     #: Keep every scanner command's argv, exit code, stdout and stderr here (for evidence).
     record_dir: Path | None = None
+    #: The CI run, read from the environment by the CLI.
+    ci: CiContext | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +364,25 @@ def run_scan(
         baseline=baseline,
         commit=read_commit(prepared.root),
         inputs=inputs,
+        context=RunContext(read_branch(prepared.root), _dirty(prepared.root, runner), options.ci),
     )
+
+
+def _dirty(root: Path, proc: ProcessRunner) -> bool | None:
+    """Whether tracked files differ from the commit (`git status`); None when unknown."""
+    git = find_executable("git")
+    if git is None or read_commit(root) is None:
+        return None
+    try:
+        done = proc.run(
+            [git, "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            tool="git",
+            timeout_s=30,
+            env={"GIT_OPTIONAL_LOCKS": "0", "GIT_CONFIG_NOSYSTEM": "1"},
+        )
+    except ScannerFailure:
+        return None
+    return bool(done.stdout.strip()) if done.returncode == 0 else None
 
 
 def _inputs(

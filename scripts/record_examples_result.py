@@ -3,8 +3,8 @@
     python scripts/record_examples_result.py     # writes tests/assets/results/examples.json
 
 The clock is fixed (2026-11-29 12:00 UTC, the day the demo's waivers were written for), the
-commit is left out, and the scanner durations are those of the previous recording (rounded
-whole seconds the first time), so re-recording after a change shows only real differences.
+commit and git context are left out, and the scanner durations are those of the previous
+recording (whole seconds the first time), so re-recording shows only real differences.
 Re-record when the scanners, the rules or the result schema change, then run
 `pytest tests/unit --update-golden` and review the diffs.
 """
@@ -33,7 +33,9 @@ def main() -> int:
         print(result.stderr, file=sys.stderr)
         return result.exit_code
     data = json.loads(result.stdout)
-    data["commit"] = None  # the examples are part of this repository: its HEAD would churn
+    # The examples are part of this repository: its HEAD, branch and state would churn.
+    data["commit"] = None
+    data["context"] = {"branch": None, "dirty": None, "ci": None}
     previous = {}
     if TARGET.is_file():
         previous = {s["name"]: s["duration_s"] for s in json.loads(TARGET.read_text())["scanners"]}

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from compliance.cicontext import ci_context
 from compliance.cli import clock
 from compliance.cli.output import (
     echo_report,
@@ -106,6 +107,7 @@ def scan_inputs(command: Callable[..., None]) -> Callable[..., None]:
             available_binaries=frozenset(b for b in OPTIONAL_BINARIES if shutil.which(b)),
             gate_path=files["--gate"],
             waivers_path=files["--waivers"],
+            ci=ci_context(os.environ),
         )
         command(options=scan_options, **kwargs)
 

@@ -10,6 +10,7 @@ from compliance.model import (
     BaselineSummary,
     ControlResult,
     Finding,
+    RunContext,
     ScannerRun,
     ScanResult,
     Service,
@@ -114,6 +115,7 @@ def result_to_dict(result: ScanResult) -> dict[str, Any]:
         "controls": [_control(c) for c in result.controls],
         "waivers": [_waiver(w) for w in result.waivers],
         "baseline": _baseline(result.baseline),
+        "context": _context(result.context),
         "inputs": [
             {"kind": i.kind, "path": i.path, "sha256": i.sha256, "detail": i.detail}
             for i in result.inputs
@@ -152,6 +154,14 @@ def _waiver(w: WaiverStatus) -> dict[str, Any]:
         "expires": w.expires.isoformat(),
         "source": w.source,
         "findings": list(w.findings),
+    }
+
+
+def _context(c: RunContext) -> dict[str, Any]:
+    return {
+        "branch": c.branch,
+        "dirty": c.dirty,
+        "ci": asdict(c.ci) if c.ci is not None else None,
     }
 
 

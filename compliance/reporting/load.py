@@ -31,6 +31,7 @@ from compliance.model import (
     SCHEMA_VERSION,
     BaselineState,
     BaselineSummary,
+    CiContext,
     Confidence,
     ControlResult,
     ControlStatus,
@@ -43,6 +44,7 @@ from compliance.model import (
     Location,
     Package,
     RuleId,
+    RunContext,
     ScannerRun,
     ScannerStatus,
     ScanResult,
@@ -424,6 +426,27 @@ class _Input(_Lenient):
         return InputFile(self.kind, self.path, self.sha256, self.detail)
 
 
+class _Ci(_Lenient):
+    provider: str
+    run_id: str | None
+    run_url: str | None
+    actor: str | None
+    event: str | None
+    ref: str | None
+
+    def to_model(self) -> CiContext:
+        return CiContext(self.provider, self.run_id, self.run_url, self.actor, self.event, self.ref)
+
+
+class _Context(_Lenient):
+    branch: str | None
+    dirty: bool | None
+    ci: _Ci | None
+
+    def to_model(self) -> RunContext:
+        return RunContext(self.branch, self.dirty, self.ci.to_model() if self.ci else None)
+
+
 class _Result(_Lenient):
     """The keys of a result we rebuild from; `summary` is derived, so not read."""
 
@@ -442,6 +465,7 @@ class _Result(_Lenient):
     waivers: list[_Waiver]
     baseline: _Baseline | None
     inputs: list[_Input] = []  # since 2.1
+    context: _Context = _Context(branch=None, dirty=None, ci=None)  # since 2.2
 
     def to_model(self) -> ScanResult:
         return ScanResult(
@@ -460,6 +484,7 @@ class _Result(_Lenient):
             waivers=tuple(w.to_model() for w in self.waivers),
             baseline=self.baseline.to_model() if self.baseline is not None else None,
             inputs=tuple(i.to_model() for i in self.inputs),
+            context=self.context.to_model(),
         )
 
 

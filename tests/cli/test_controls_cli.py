@@ -171,7 +171,7 @@ def test_scan_json_has_control_results_and_finding_controls(
     assert code == 0, err
     data = json.loads(out)
     jsonschema.validate(data, SCHEMA)
-    assert data["schema_version"] == "2.1"
+    assert data["schema_version"] == "2.2"
     (f,) = data["findings"]
     assert f["controls"] == ["A.8.25", "A.8.28", "CC8.1"]
     controls = {c["id"]: c for c in data["controls"]}
