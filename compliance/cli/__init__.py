@@ -16,6 +16,7 @@ from compliance import __version__
 from compliance.cli.baseline import baseline
 from compliance.cli.controls import controls
 from compliance.cli.doctor import doctor
+from compliance.cli.evidence import evidence
 from compliance.cli.policy import policy
 from compliance.cli.report import report
 from compliance.cli.scan import scan
@@ -82,6 +83,7 @@ cli.add_command(baseline)
 cli.add_command(policy)
 cli.add_command(soa)
 cli.add_command(report)
+cli.add_command(evidence)
 
 
 def main() -> None:
