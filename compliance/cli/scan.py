@@ -22,6 +22,13 @@ from compliance.cli.output import (
     write_report,
 )
 from compliance.cli.progress import make_progress
+from compliance.cli.scan_evidence import (
+    check_ledger,
+    finish_evidence,
+    prepare_evidence,
+    record_dir,
+    record_to_ledger,
+)
 from compliance.errors import ExitCode, UsageError
 from compliance.model import ScannerStatus, ScanResult, Severity
 from compliance.pipeline import ScanOptions, run_scan
@@ -151,6 +158,28 @@ def scan_inputs(command: Callable[..., None]) -> Callable[..., None]:
     help="Make file links in Markdown/HTML reports absolute, e.g. "
     "https://github.com/ORG/REPO/blob/SHA/ (the scanned folder's URL).",
 )
+@click.option(
+    "--evidence",
+    "evidence_dir",
+    type=click.Path(path_type=Path),
+    help="Write the evidence bundle (result, SARIF, HTML, raw scanner output, per-control "
+    "index, manifest) to this folder.",
+)
+@click.option(
+    "--sign-key",
+    type=click.Path(path_type=Path),
+    help="Ed25519 private key (PEM) to sign the bundle; default $COMPLIANCE_SIGNING_KEY.",
+)
+@click.option(
+    "--archive",
+    type=click.Choice(["tar.gz", "zip"]),
+    help="Write the bundle as one archive file instead of a folder.",
+)
+@click.option(
+    "--ledger",
+    metavar="PATH|URL",
+    help="Record this run in the ledger (a SQLite file or a postgresql:// URL).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def scan(
     options: ScanOptions,
@@ -159,10 +188,16 @@ def scan(
     fail_on: str | None,
     baseline_path: Path | None,
     link_base: str | None,
+    evidence_dir: Path | None,
+    sign_key: Path | None,
+    archive: str | None,
+    ledger: str | None,
     quiet: bool,
 ) -> None:
     """Scan the repository at PATH (default: the current folder)."""
     targets = parse_outputs(outputs)
+    evidence = prepare_evidence(evidence_dir, archive, sign_key)
+    check_ledger(ledger)
     if baseline_path is not None and not baseline_path.is_file():
         raise UsageError(
             f"--baseline: no such file: {baseline_path}",
@@ -173,10 +208,14 @@ def scan(
         fail_on=Severity.parse(fail_on) if fail_on else None,
         baseline_path=baseline_path,
     )
-    with make_progress(quiet) as progress:
-        result = run_scan(options, progress=progress, clock=clock.utc_now)
-    for target_fmt, target in targets:
-        write_report(result, target_fmt, target, file_options(link_base))
+    with record_dir(evidence) as raw:
+        with make_progress(quiet) as progress:
+            scan_options = replace(options, record_dir=raw)
+            result = run_scan(scan_options, progress=progress, clock=clock.utc_now)
+        for target_fmt, target in targets:
+            write_report(result, target_fmt, target, file_options(link_base))
+        info = finish_evidence(result, evidence, raw, file_options(link_base))
+    record_to_ledger(ledger, result, info)
     echo_report(result, fmt, stdout_options(fmt, link_base))
     code = exit_code_for(result)
     if fmt != "terminal":

@@ -1,0 +1,109 @@
+"""`compliance scan --evidence DIR` and `--ledger PATH|URL`: everything is checked before the
+scan starts (the key, the target, the ledger), so a ten-minute scan never ends in "cannot
+write"; the bundle and the ledger entry are written after it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+import click
+
+from compliance.cli import clock
+from compliance.cli.evidence.bundle import UNSIGNED_WARNING, read_signing_key
+from compliance.errors import UsageError
+from compliance.evidence.archive import ArchiveFormat
+from compliance.evidence.assessors import load_rule_scanners
+from compliance.evidence.bundle import (
+    BundleInfo,
+    bundle_target,
+    check_bundle_target,
+    standard_reports,
+    write_bundle,
+)
+from compliance.evidence.ledger import open_ledger, record_from_result
+from compliance.evidence.signing import Signer
+from compliance.model import ScanResult
+from compliance.reporting import RenderOptions
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRequest:
+    target: Path
+    archive: ArchiveFormat | None
+    signer: Signer | None
+
+
+def prepare_evidence(
+    target: Path | None, archive: str | None, sign_key: Path | None
+) -> EvidenceRequest | None:
+    """Check the bundle's target and read the signing key, before anything runs."""
+    if target is None:
+        if archive is not None or sign_key is not None:
+            raise UsageError("--archive and --sign-key need --evidence DIR")
+        return None
+    fmt = cast(ArchiveFormat | None, archive)
+    final = bundle_target(target, fmt)
+    folder = final.parent if str(final.parent) else Path()
+    if not folder.is_dir():
+        raise UsageError(f"--evidence {target}: folder {folder} does not exist")
+    check_bundle_target(final, fmt, force=False)
+    return EvidenceRequest(target, fmt, read_signing_key(sign_key, dict(os.environ)))
+
+
+def check_ledger(location: str | None) -> None:
+    """Open (and create) the ledger now: an unreachable server fails before the scan."""
+    if location is not None:
+        open_ledger(location, create=True).close()
+
+
+@contextlib.contextmanager
+def record_dir(request: EvidenceRequest | None) -> Iterator[Path | None]:
+    """A temporary folder for the scanners' raw output when a bundle is wanted."""
+    if request is None:
+        yield None
+        return
+    folder = Path(tempfile.mkdtemp(prefix="compliance-raw-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def finish_evidence(
+    result: ScanResult,
+    request: EvidenceRequest | None,
+    raw: Path | None,
+    options: RenderOptions,
+) -> BundleInfo | None:
+    if request is None:
+        return None
+    info = write_bundle(
+        request.target,
+        result,
+        reports=standard_reports(result, options),
+        raw_dir=raw,
+        signer=request.signer,
+        archive=request.archive,
+        rule_scanners=load_rule_scanners(result),
+    )
+    signed = f"signed with key {info.keyid}" if info.signed else "UNSIGNED"
+    click.echo(f"evidence: wrote {info.path} ({info.files} files, {signed})", err=True)
+    if not info.signed:
+        click.echo(UNSIGNED_WARNING, err=True)
+    return info
+
+
+def record_to_ledger(location: str | None, result: ScanResult, info: BundleInfo | None) -> None:
+    if location is None:
+        return
+    record = record_from_result(result, bundle_digest=info.manifest_sha256 if info else None)
+    with contextlib.closing(open_ledger(location, create=True)) as ledger:
+        ledger.append(record, clock.utc_now())
+        click.echo(f"ledger: recorded this run in {ledger.location}", err=True)
