@@ -63,11 +63,30 @@ class PolicyConfig(_Strict):
     waivers: str | None = Field(default=None, min_length=1)
 
 
+class ResidencyConfig(_Strict):
+    """The data-residency check (the `residency` scanner)."""
+
+    #: The residency policy, relative to the config file's folder; default
+    #: policies/residency.yaml under the root when it exists (no policy: nothing to check).
+    policy: str | None = Field(default=None, min_length=1)
+
+
+class ThreatModelConfig(_Strict):
+    """The per-service threat models (the `threatmodel` scanner)."""
+
+    #: Where the per-service models live, relative to the root.
+    dir: str = Field(default="threatmodels", min_length=1)
+    #: A review older than this many days makes the model stale.
+    max_review_age_days: int = Field(default=180, ge=1, le=3650)
+
+
 class RepoConfig(_Strict):
     version: Literal[1] = 1
     services: tuple[ServiceConfig, ...] = ()
     scan: ScanConfig = ScanConfig()
     policy: PolicyConfig = PolicyConfig()
+    residency: ResidencyConfig = ResidencyConfig()
+    threatmodel: ThreatModelConfig = ThreatModelConfig()
 
     @field_validator("services")
     @classmethod

@@ -83,6 +83,16 @@ class FindingKind(enum.Enum):
     DEPENDENCY_VULNERABILITY = "dependency-vulnerability"
     DEPENDENCY_NOT_AUDITED = "dependency-not-audited"
     IAC_MISCONFIGURATION = "iac-misconfiguration"
+    #: Data stored or sent outside the regions its classification allows.
+    RESIDENCY_VIOLATION = "residency-violation"
+    #: A region that cannot be resolved statically: never reported as compliant.
+    RESIDENCY_UNRESOLVED = "residency-unresolved"
+    #: A service without a threat model, or a model for a service that no longer exists.
+    THREAT_MODEL_MISSING = "threat-model-missing"
+    #: A model whose review is too old, or whose facts changed since the review.
+    THREAT_MODEL_STALE = "threat-model-stale"
+    #: A high-risk threat left open, or accepted without an owner and expiry.
+    THREAT_MODEL_OPEN_THREAT = "threat-model-open-threat"
 
 
 @dataclass(frozen=True, slots=True)

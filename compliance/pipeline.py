@@ -321,7 +321,15 @@ def run_scan(
         executables=dict(options.executables),
         available_binaries=options.available_binaries,
     )
-    ctx = ScanContext(prepared.root, prepared.inventory, settings)
+    ctx = ScanContext(
+        prepared.root,
+        prepared.inventory,
+        settings,
+        services=prepared.services,
+        config=config,
+        config_dir=prepared.config_file.parent if prepared.config_file else prepared.root,
+        today=started_at.date(),
+    )
     scanners = [REGISTRY[name]() for name in names]
     runner = proc or ProcessRunner(record_dir=options.record_dir)
     outcomes = run_scanners(scanners, ctx, runner, progress)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 
+from compliance.config import RepoConfig
 from compliance.inventory import Inventory
-from compliance.model import RawFinding, Skip
+from compliance.model import RawFinding, Service, Skip
 from compliance.scanners.process import ProcessRunner
 
 
@@ -31,6 +33,14 @@ class ScanContext:
     root: Path
     inventory: Inventory
     settings: ScanSettings
+    #: The repository's services (with owners and data classification), for the scanners
+    #: of our own that reason per service (residency, threat models).
+    services: tuple[Service, ...] = ()
+    #: The repository config, and the folder its relative paths start from.
+    config: RepoConfig = RepoConfig()
+    config_dir: Path | None = None
+    #: The scan's date (from the pipeline's clock), for review ages and expiries.
+    today: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

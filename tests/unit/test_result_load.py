@@ -145,7 +145,27 @@ def other_findings() -> list[Finding]:
         category="networking",
         controls=("A.8.20", "CC6.1"),
     )
-    return [unpinned, secret, code, iac]
+    ours = [
+        replace(
+            iac,
+            fingerprint=Fingerprint(f"{n:032x}"),
+            tool=tool,
+            rule_id=RuleId(kind.value),
+            kind=kind,
+            category=None,
+        )
+        for n, (tool, kind) in enumerate(
+            [
+                ("residency", FindingKind.RESIDENCY_VIOLATION),
+                ("residency", FindingKind.RESIDENCY_UNRESOLVED),
+                ("threatmodel", FindingKind.THREAT_MODEL_MISSING),
+                ("threatmodel", FindingKind.THREAT_MODEL_STALE),
+                ("threatmodel", FindingKind.THREAT_MODEL_OPEN_THREAT),
+            ],
+            start=100,
+        )
+    ]
+    return [unpinned, secret, code, iac, *ours]
 
 
 def full_result() -> ScanResult:
@@ -326,14 +346,9 @@ def test_package_only_on_the_findings_that_had_one() -> None:
     packages = [f.package for f in loaded.findings]
     assert packages[0] == dependency_finding().package
     assert packages[1] == Package("celery", None)
-    assert packages[2:] == [None, None, None]
-    assert ["package" in f for f in json.loads(render(loaded))["findings"]] == [
-        True,
-        True,
-        False,
-        False,
-        False,
-    ]
+    assert packages[2:] == [None] * (len(packages) - 2)
+    rendered = json.loads(render(loaded))["findings"]
+    assert ["package" in f for f in rendered] == [True, True] + [False] * (len(rendered) - 2)
 
 
 def test_durations_are_stable_after_one_round_trip() -> None:
