@@ -1,0 +1,2 @@
+"""Data residency: the policy (allowed regions per data class or service), the cloud region
+tables, and the resolution of where each resource's data lives."""

@@ -1,0 +1,1 @@
+"""The `residency` scanner: residency violations and unresolved regions as findings."""

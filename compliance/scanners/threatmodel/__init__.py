@@ -1,0 +1,1 @@
+"""The `threatmodel` scanner: missing, stale or unreviewed threat models as findings."""
