@@ -27,7 +27,8 @@ from compliance.evidence.bundle import (
     standard_reports,
     write_bundle,
 )
-from compliance.evidence.ledger import open_ledger, record_from_result
+from compliance.evidence.ledger.records import record_from_result
+from compliance.evidence.ledger.store import open_ledger
 from compliance.evidence.signing import Signer
 from compliance.model import ScanResult
 from compliance.reporting import RenderOptions

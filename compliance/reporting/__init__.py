@@ -8,7 +8,7 @@ from compliance.reporting.interface import Renderer, RenderOptions
 from compliance.reporting.json import JsonRenderer
 from compliance.reporting.junit import JunitRenderer
 from compliance.reporting.markdown import MarkdownRenderer
-from compliance.reporting.sarif import SarifRenderer
+from compliance.reporting.sarif.renderer import SarifRenderer
 from compliance.reporting.terminal import TerminalRenderer
 
 REGISTRY: dict[str, Renderer] = {

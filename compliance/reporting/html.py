@@ -17,14 +17,9 @@ import jinja2
 
 from compliance.model import ScanResult
 from compliance.reporting.interface import RenderOptions
-from compliance.reporting.view import (
-    SEVERITIES,
-    FindingView,
-    ReportView,
-    ServiceView,
-    build_view,
-    capped,
-)
+from compliance.reporting.view.build import build_view
+from compliance.reporting.view.digest import capped
+from compliance.reporting.view.report import SEVERITIES, FindingView, ReportView, ServiceView
 
 #: Bars in the service chart; further services are summed into one last bar.
 CHART_SERVICES = 20

@@ -21,14 +21,10 @@ import jinja2
 
 from compliance.model import ScanResult
 from compliance.reporting.interface import RenderOptions
-from compliance.reporting.view import (
-    ReportView,
-    build_view,
-    capped,
-    digester,
-    largest_fitting,
-    visible,
-)
+from compliance.reporting.view.build import build_view
+from compliance.reporting.view.digest import capped, digester, largest_fitting
+from compliance.reporting.view.report import ReportView
+from compliance.reporting.view.text import visible
 
 #: GitHub's limit for an issue or pull-request comment.
 MAX_CHARS = 65_536

@@ -37,7 +37,7 @@ class ScanContext:
     #: of our own that reason per service (residency, threat models).
     services: tuple[Service, ...] = ()
     #: The repository config, and the folder its relative paths start from.
-    config: RepoConfig = RepoConfig()
+    config: RepoConfig = field(default_factory=RepoConfig)
     config_dir: Path | None = None
     #: The scan's date (from the pipeline's clock), for review ages and expiries.
     today: date | None = None

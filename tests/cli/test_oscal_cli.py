@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from compliance.cli import cli
-from compliance.evidence.oscal import render_assessment_results
+from compliance.evidence.oscal.document import render_assessment_results
 from compliance.reporting.load import load_result
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "results" / "examples.json"

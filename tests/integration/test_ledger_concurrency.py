@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from compliance.evidence.ledger import ControlRecord, RunRecord, open_ledger
+from compliance.evidence.ledger.records import ControlRecord, RunRecord
+from compliance.evidence.ledger.store import open_ledger
 from compliance.model import ControlStatus
 
 from .postgres import fresh_schema

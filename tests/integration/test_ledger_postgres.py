@@ -12,16 +12,10 @@ from click.testing import CliRunner
 
 from compliance.cli import cli
 from compliance.errors import ExitCode, UsageError
-from compliance.evidence.ledger import (
-    ChainFault,
-    ControlRecord,
-    FindingRecord,
-    LedgerInvalid,
-    LedgerUnavailable,
-    RunRecord,
-    WaiverRecord,
-    open_ledger,
-)
+from compliance.evidence.ledger.chain import ChainFault
+from compliance.evidence.ledger.interface import LedgerInvalid, LedgerUnavailable
+from compliance.evidence.ledger.records import ControlRecord, FindingRecord, RunRecord, WaiverRecord
+from compliance.evidence.ledger.store import open_ledger
 from compliance.model import ControlStatus, Fingerprint, Severity, WaiverState
 
 from .postgres import fresh_schema, psycopg_module, raw_sql, server_url

@@ -13,32 +13,25 @@ from pathlib import Path
 import pytest
 
 from compliance.errors import EnvironmentFailure, UsageError
-from compliance.evidence.export import (
+from compliance.evidence.export.chart import MAX_BARS, status_charts
+from compliance.evidence.export.csv import (
     CONTROLS_COLUMNS,
-    EXPORT_FILES,
     FINDINGS_COLUMNS,
-    MAX_BARS,
     RUNS_COLUMNS,
     WAIVERS_COLUMNS,
-    ChainInfo,
-    Period,
-    build_period_report,
-    export_period,
-    render_export,
-    status_charts,
-    write_export,
 )
-from compliance.evidence.ledger import (
-    GENESIS,
+from compliance.evidence.export.files import EXPORT_FILES, render_export, write_export
+from compliance.evidence.export.period import ChainInfo, Period, build_period_report, export_period
+from compliance.evidence.ledger.chain import GENESIS, Verification
+from compliance.evidence.ledger.interface import LedgerBroken
+from compliance.evidence.ledger.records import (
     ControlRecord,
     FindingRecord,
-    LedgerBroken,
     LedgerEntry,
     RunRecord,
-    Verification,
     WaiverRecord,
-    open_ledger,
 )
+from compliance.evidence.ledger.store import open_ledger
 from compliance.model import ControlStatus, Fingerprint, Severity, WaiverState
 
 P, F, N = ControlStatus.PASSED, ControlStatus.FAILED, ControlStatus.NOT_ASSESSED
@@ -386,7 +379,7 @@ def test_a_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monke
         if len(calls) == 3:
             raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("compliance.evidence.export.os.fsync", failing_fsync)
+    monkeypatch.setattr("compliance.evidence.export.files.os.fsync", failing_fsync)
     with pytest.raises(EnvironmentFailure, match="No space left"):
         write_export(render_export(build_period_report(history(), PERIOD)), tmp_path / "out")
     assert list(tmp_path.iterdir()) == []

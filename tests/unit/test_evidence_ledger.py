@@ -11,24 +11,24 @@ from pathlib import Path
 import pytest
 
 from compliance.errors import ExitCode, UsageError
-from compliance.evidence.ledger import (
-    GENESIS,
-    ChainFault,
-    ControlRecord,
-    FindingRecord,
+from compliance.evidence.ledger.chain import GENESIS, ChainFault
+from compliance.evidence.ledger.interface import (
     LedgerBroken,
     LedgerInvalid,
     LedgerUnavailable,
-    RunRecord,
-    SqliteLedger,
-    WaiverRecord,
     display_location,
-    entry_row,
-    open_ledger,
+)
+from compliance.evidence.ledger.records import (
+    ControlRecord,
+    FindingRecord,
+    RunRecord,
+    WaiverRecord,
     parse_digest,
     record_from_result,
-    row_hash,
 )
+from compliance.evidence.ledger.rows import entry_row, row_hash
+from compliance.evidence.ledger.sqlite import SqliteLedger
+from compliance.evidence.ledger.store import open_ledger
 from compliance.model import (
     CiContext,
     ControlResult,
@@ -424,7 +424,7 @@ def test_a_folder_or_an_unknown_scheme_is_refused(tmp_path: Path) -> None:
 def test_a_locked_ledger_is_an_environment_failure(
     filled: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("compliance.evidence.ledger.BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr("compliance.evidence.ledger.sqlite.BUSY_TIMEOUT_S", 0.05)
     holder = sqlite3.connect(filled, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:

@@ -16,13 +16,10 @@ from typing import Any
 import pytest
 
 from compliance.errors import ExitCode
-from compliance.evidence.oscal import (
-    NS,
-    OSCAL_VERSION,
-    OscalExportError,
-    oscal_control_id,
-    render_assessment_results,
-)
+from compliance.evidence.oscal.document import OSCAL_VERSION, render_assessment_results
+from compliance.evidence.oscal.errors import OscalExportError
+from compliance.evidence.oscal.fields import NS
+from compliance.evidence.oscal.ids import oscal_control_id
 from compliance.model import (
     CiContext,
     ControlResult,

@@ -33,7 +33,7 @@ from compliance.reporting.html import (
     stacked_bar_chart,
 )
 from compliance.reporting.interface import Renderer, RenderOptions
-from compliance.reporting.view import build_view
+from compliance.reporting.view.build import build_view
 
 from .test_view import HOSTILE, finding, result, synthetic_result
 

@@ -38,7 +38,8 @@ from compliance.model import (
     Verdict,
 )
 from compliance.reporting.interface import MultiFileRenderer, RenderOptions, SplitRequired
-from compliance.reporting.sarif import SECURITY_SEVERITY, SarifRenderer
+from compliance.reporting.sarif.renderer import SarifRenderer
+from compliance.reporting.sarif.runs import SECURITY_SEVERITY
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "assets" / "schemas" / "sarif-schema-2.1.0.json"
 OPTIONS = RenderOptions()

@@ -33,18 +33,9 @@ from compliance.model import (
     WaiverState,
     WaiverStatus,
 )
-from compliance.reporting.view import (
-    CONTROL_FINDINGS_SHOWN,
-    build_view,
-    capped,
-    digester,
-    file_href,
-    help_href,
-    largest_fitting,
-    link_prefix,
-    one_line,
-    visible,
-)
+from compliance.reporting.view.build import CONTROL_FINDINGS_SHOWN, build_view
+from compliance.reporting.view.digest import capped, digester, largest_fitting
+from compliance.reporting.view.text import file_href, help_href, link_prefix, one_line, visible
 
 WHEN = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 SEVERITIES = list(Severity)

@@ -23,21 +23,11 @@ import click
 from compliance.cli import clock
 from compliance.config import bundled_controls_dir
 from compliance.errors import ConfigError, UsageError
-from compliance.evidence.export import (
-    Period,
-    check_export_target,
-    export_period,
-    render_export,
-    write_export,
-)
-from compliance.evidence.ledger import (
-    DEFAULT_LEDGER,
-    LedgerBroken,
-    open_ledger,
-    parse_digest,
-    record_from_result,
-    repo_name,
-)
+from compliance.evidence.export.files import check_export_target, render_export, write_export
+from compliance.evidence.export.period import Period, export_period
+from compliance.evidence.ledger.interface import LedgerBroken
+from compliance.evidence.ledger.records import parse_digest, record_from_result, repo_name
+from compliance.evidence.ledger.store import DEFAULT_LEDGER, open_ledger
 from compliance.policy.catalogue import load_catalogue
 from compliance.reporting.load import load_result
 

@@ -8,7 +8,7 @@ import click
 
 from compliance.cli.output import write_atomic
 from compliance.errors import UsageError
-from compliance.evidence.oscal import OSCAL_VERSION, render_assessment_results
+from compliance.evidence.oscal.document import OSCAL_VERSION, render_assessment_results
 from compliance.reporting.load import load_result
 
 
