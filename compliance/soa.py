@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from compliance.errors import ConfigError, Problem, validation_problems
+from compliance.errors import ConfigError, Problem
 from compliance.model import ControlResult, ControlStatus, ScannerStatus, ScanResult
 from compliance.policy.catalogue import Catalogue, Control
-from compliance.policy.files import prefixed, read_yaml
+from compliance.policy.files import read_yaml, validate_file, validate_items
 from compliance.policy.mapping_rules import MappingRules
 
 DEFAULT_SOA_PATH = "policies/soa.yaml"
@@ -71,21 +71,14 @@ def load_applicability(path: Path, display: str, catalogue: Catalogue) -> Applic
 def parse_applicability(raw: Any, display: str, catalogue: Catalogue) -> Applicability:
     if raw is None:
         raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError([Problem(display, "", "expected a mapping with `exclusions`")])
-    try:
-        parsed = ApplicabilityFile.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(validation_problems(exc, display)) from None
+    parsed = validate_file(
+        ApplicabilityFile, raw, display, not_a_mapping="expected a mapping with `exclusions`"
+    )
     problems: list[Problem] = []
     exclusions: dict[str, str] = {}
-    for index, item in enumerate(parsed.exclusions):
+    items = validate_items(ExclusionEntry, parsed.exclusions, "exclusions", display, problems)
+    for index, entry in items:
         where = f"exclusions[{index}]"
-        try:
-            entry = ExclusionEntry.model_validate(item)
-        except ValidationError as exc:
-            problems += prefixed(validation_problems(exc, display), where)
-            continue
         if catalogue.get(entry.control) is None:
             problems.append(
                 Problem(display, f"{where}.control", f"unknown control {entry.control!r}")

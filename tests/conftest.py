@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,12 @@ import pytest
 
 from compliance.model import ScanResult
 
-REPO = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+# Shared test code (factories.py) is imported by its name from unit/, cli/ and integration/.
+# pytest's default import mode already puts this folder on sys.path; say so for every mode.
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
 EXAMPLES = REPO / "examples"
 SHARED_ADVISORY_DB = REPO.parent / "shared" / "advisory-db"
 

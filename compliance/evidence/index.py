@@ -19,6 +19,7 @@ from urllib.parse import quote
 import jinja2
 
 from compliance.model import ControlStatus, Finding, ScannerRun, ScanResult
+from compliance.reporting.template import html_template
 
 #: A finding's fingerprint as it appears in a report (32 hex chars, not part of a longer run).
 _FINGERPRINT = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
@@ -154,16 +155,7 @@ def _href(path: str) -> str:
 
 @functools.cache
 def _template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("compliance.evidence", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["href"] = _href
-    return env.get_template("controls.html.j2")
+    return html_template("compliance.evidence", "controls.html.j2", {"href": _href})
 
 
 def render_index_html(index: Mapping[str, Any]) -> str:

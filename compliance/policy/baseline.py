@@ -30,11 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from compliance.errors import ConfigError, Problem, validation_problems
 from compliance.model import Finding, Fingerprint
-from compliance.policy.files import read_json
+from compliance.policy.files import read_json, validate_file
 
 BASELINE_VERSION = 1
 
@@ -72,15 +71,13 @@ def load_baseline(path: Path, display: str) -> Baseline:
 
 
 def parse_baseline(raw: Any, display: str) -> Baseline:
-    if not isinstance(raw, dict):
-        raise ConfigError([Problem(display, "", "expected a JSON object with `findings`")])
-    try:
-        parsed = BaselineFile.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(
-            validation_problems(exc, display),
-            hint="regenerate it with `compliance baseline create`",
-        ) from None
+    parsed = validate_file(
+        BaselineFile,
+        raw,
+        display,
+        not_a_mapping="expected a JSON object with `findings`",
+        hint="regenerate it with `compliance baseline create`",
+    )
     counts: Counter[str] = Counter()
     for entry in parsed.findings:
         counts[entry.fingerprint] += entry.count

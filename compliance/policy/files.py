@@ -7,12 +7,16 @@ model; a problem is always a `Problem(file, key path or line, message)`, never a
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
-from compliance.errors import ConfigError, Problem
+from compliance.errors import ConfigError, Problem, validation_problems
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 def read_yaml(path: Path, display: str) -> Any:
@@ -67,3 +71,31 @@ def prefixed(problems: list[Problem], prefix: str) -> list[Problem]:
         key = prefix + (key if not key or key.startswith("[") else f".{key}")
         out.append(Problem(problem.file, key, problem.message))
     return out
+
+
+def validate_file(
+    model: type[_Model], raw: Any, display: str, *, not_a_mapping: str, hint: str | None = None
+) -> _Model:
+    """A file's parsed document validated with its `model`. ConfigError: the message
+    `not_a_mapping` when it is not a mapping; else every key path that is wrong (with `hint`)."""
+    if not isinstance(raw, dict):
+        raise ConfigError([Problem(display, "", not_a_mapping)])
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(validation_problems(exc, display), hint=hint) from None
+
+
+def validate_items(
+    model: type[_Model], items: Iterable[Any], key: str, display: str, problems: list[Problem]
+) -> Iterator[tuple[int, _Model]]:
+    """Each of the `key` list's `items` validated with `model`, as (index, entry). An item
+    that is not valid is skipped, its problems re-rooted at `key[index]` and added to
+    `problems` in list order, so a caller's own checks of the valid ones interleave."""
+    for index, item in enumerate(items):
+        try:
+            entry = model.model_validate(item)
+        except ValidationError as exc:
+            problems += prefixed(validation_problems(exc, display), f"{key}[{index}]")
+            continue
+        yield index, entry

@@ -37,15 +37,14 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from compliance.errors import ConfigError, Problem, validation_problems
+from compliance.errors import ConfigError, Problem
 from compliance.model import GateMode, Severity
 from compliance.policy.catalogue import Catalogue, Framework
-from compliance.policy.files import read_yaml
+from compliance.policy.files import read_yaml, validate_file
 
 #: Where a repository keeps its gate policy, relative to its root, unless its config says.
 DEFAULT_GATE_PATH = "policies/gate.yaml"
@@ -186,12 +185,9 @@ def parse_gate(raw: Any, display: str, catalogue: Catalogue) -> GatePolicy:
         raise ConfigError(
             [Problem(display, "", "empty gate policy: it must at least set `fail_on` (not a pass)")]
         )
-    if not isinstance(raw, dict):
-        raise ConfigError([Problem(display, "", "expected a mapping at the top level")])
-    try:
-        parsed = GateFile.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(validation_problems(exc, display)) from None
+    parsed = validate_file(
+        GateFile, raw, display, not_a_mapping="expected a mapping at the top level"
+    )
     problems = []
     for index, limit in enumerate(parsed.limits):
         if limit.control is not None and catalogue.get(limit.control) is None:

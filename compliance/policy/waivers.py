@@ -39,13 +39,12 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from compliance.errors import ConfigError, Problem, validation_problems
-from compliance.policy.files import prefixed, read_yaml
+from compliance.errors import ConfigError, Problem
+from compliance.policy.files import read_yaml, validate_file, validate_items
 
 #: Where a repository keeps its waivers, relative to its root, unless its config says.
 DEFAULT_WAIVERS_PATH = "policies/waivers.yaml"
@@ -157,23 +156,15 @@ def parse_waivers(raw: Any, display: str, *, today: date, max_days: int) -> Waiv
     """Validate every waiver; all problems are reported together, nothing half-loaded."""
     if raw is None:
         raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError([Problem(display, "", "expected a mapping with `waivers`")])
-    try:
-        parsed = WaiverFile.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(validation_problems(exc, display)) from None
+    parsed = validate_file(
+        WaiverFile, raw, display, not_a_mapping="expected a mapping with `waivers`"
+    )
     problems: list[Problem] = []
     waivers: list[Waiver] = []
     first: dict[str, int] = {}
     horizon = today + timedelta(days=max_days)
-    for index, item in enumerate(parsed.waivers):
+    for index, entry in validate_items(WaiverEntry, parsed.waivers, "waivers", display, problems):
         where = f"waivers[{index}]"
-        try:
-            entry = WaiverEntry.model_validate(item)
-        except ValidationError as exc:
-            problems += prefixed(validation_problems(exc, display), where)
-            continue
         if entry.id in first:
             problems.append(
                 Problem(

@@ -17,6 +17,8 @@ import jinja2
 
 from compliance.model import ScanResult
 from compliance.reporting.interface import RenderOptions
+from compliance.reporting.svg import Rect, Text, legend_offsets, num
+from compliance.reporting.template import html_template
 from compliance.reporting.view.build import build_view
 from compliance.reporting.view.digest import capped
 from compliance.reporting.view.report import SEVERITIES, FindingView, ReportView, ServiceView
@@ -56,26 +58,6 @@ class Bar:
 
 
 @dataclass(frozen=True, slots=True)
-class Rect:
-    x: str
-    y: str
-    width: str
-    height: str
-    css: str
-    title: str
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    x: str
-    y: str
-    text: str
-    anchor: str
-    css: str
-    title: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Chart:
     id: str
     title: str
@@ -83,10 +65,6 @@ class Chart:
     height: int
     rects: tuple[Rect, ...]
     texts: tuple[Text, ...]
-
-
-def _n(value: float) -> str:
-    return f"{value:.1f}"
 
 
 def stacked_bar_chart(
@@ -105,11 +83,10 @@ def stacked_bar_chart(
     """
     rects: list[Rect] = []
     texts: list[Text] = []
-    x = 0.0
-    for css, label in legend:
-        rects.append(Rect(_n(x), "4", "12", "12", css, label))
-        texts.append(Text(_n(x + 16), "14", label, "start", "legend"))
-        x += 16 + 7.5 * len(label) + 18
+    offsets = legend_offsets([label for _, label in legend])
+    for (css, label), x in zip(legend, offsets, strict=True):
+        rects.append(Rect(num(x), "4", "12", "12", css, label))
+        texts.append(Text(num(x + 16), "14", label, "start", "legend"))
     largest = max((sum(s.value for s in bar.segments) for bar in bars), default=0)
     for row, bar in enumerate(bars):
         top = _LEGEND + row * _ROW
@@ -118,7 +95,7 @@ def stacked_bar_chart(
         scale = _BAR_WIDTH / scale_total if scale_total else 0.0
         name = bar.label if len(bar.label) <= _LABEL_CHARS else bar.label[: _LABEL_CHARS - 1] + "…"
         texts.append(
-            Text(_n(_LABEL_WIDTH - 8), _n(top + 13), name, "end", "label", title=bar.tooltip)
+            Text(num(_LABEL_WIDTH - 8), num(top + 13), name, "end", "label", title=bar.tooltip)
         )
         running = 0
         for segment in bar.segments:
@@ -128,18 +105,22 @@ def stacked_bar_chart(
             running += segment.value
             right = _LABEL_WIDTH + round(running * scale, 1)
             rects.append(
-                Rect(_n(left), _n(top), _n(right - left), str(_BAR), segment.css, segment.label)
+                Rect(num(left), num(top), num(right - left), str(_BAR), segment.css, segment.label)
             )
             if right - left >= _MIN_LABELLED:
                 middle = (left + right) / 2
                 texts.append(
                     Text(
-                        _n(middle), _n(top + 12), str(segment.value), "middle", "in " + segment.css
+                        num(middle),
+                        num(top + 12),
+                        str(segment.value),
+                        "middle",
+                        "in " + segment.css,
                     )
                 )
         if not normalise:
             end = _LABEL_WIDTH + round(total * scale, 1) + 6
-            texts.append(Text(_n(end), _n(top + 13), str(total), "start", "total"))
+            texts.append(Text(num(end), num(top + 13), str(total), "start", "total"))
     height = _LEGEND + max(len(bars), 1) * _ROW
     return Chart(chart_id, title, _WIDTH, height, tuple(rects), tuple(texts))
 
@@ -210,17 +191,7 @@ def finding_sections(view: ReportView, limit: int = DETAIL_LIMIT) -> tuple[Findi
 
 @functools.cache
 def _template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("compliance.reporting", "templates"),
-        autoescape=jinja2.select_autoescape(
-            enabled_extensions=("html", "html.j2", "svg"), default_for_string=True, default=True
-        ),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    return env.get_template("report.html.j2")
+    return html_template("compliance.reporting", "report.html.j2")
 
 
 def render_html(view: ReportView) -> str:

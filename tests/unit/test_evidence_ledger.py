@@ -39,14 +39,14 @@ from compliance.model import (
     Location,
     RuleId,
     RunContext,
-    ScanResult,
     ServiceName,
     Severity,
-    ToolInfo,
     Verdict,
     WaiverState,
     WaiverStatus,
 )
+
+from factories import scan_result
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 FP_A, FP_B = Fingerprint("a" * 32), Fingerprint("b" * 32)
@@ -149,15 +149,11 @@ def _waiver(wid: str, state: WaiverState) -> WaiverStatus:
 
 
 def test_record_from_result_keeps_statuses_failing_findings_and_waivers_in_force() -> None:
-    result = ScanResult(
-        tool=ToolInfo("compliance", "0.1.0"),
+    result = scan_result(
         root="/builds/acme/payments",
         started_at=T0,
         finished_at=T0 + timedelta(minutes=2),
-        scanners=(),
-        services=(),
         findings=(_finding(FP_B, "b.py"), _finding(FP_A, "a.py"), _finding(Fingerprint("c"), "c")),
-        skipped=(),
         verdict=Verdict(passed=False, fail_on=Severity.HIGH),
         commit="abc",
         controls=(

@@ -44,6 +44,8 @@ from compliance.model import (
     VerdictCounts,
 )
 
+from factories import fp
+
 Golden = Callable[[str, str], None]
 
 #: Text a scanned repository could put in a finding: JSON and Markdown syntax, raw HTML, an
@@ -54,10 +56,6 @@ HOSTILE = (
     "& &amp; <!-- --> \u00e9\u4e2d\U0001f600"
 )
 UUID5 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-
-
-def fp(n: int) -> Fingerprint:
-    return Fingerprint(f"{n:032x}")
 
 
 def make_finding(n: int, controls: tuple[str, ...], **changes: Any) -> Finding:

@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,6 @@ from compliance.model import (
     Skip,
     Suppression,
     SuppressionKind,
-    ToolInfo,
-    Verdict,
 )
 from compliance.reporting.gitlab import (
     MAX_MESSAGES,
@@ -46,9 +44,11 @@ from compliance.reporting.gitlab import (
 )
 from compliance.reporting.interface import RenderOptions
 
+import factories
+from factories import WHEN, fp
+
 Golden = Callable[[str, str], None]
 SCHEMAS = Path(__file__).resolve().parents[1] / "assets" / "schemas"
-STARTED = datetime(2026, 11, 29, 12, 0, 0, tzinfo=timezone.utc)
 HOSTILE = "<script>alert(1)</script> ]]> \x00\x01\x1b[31m\x7f \ud800 \r\n🔥 end"
 CODE_KINDS = (FindingKind.CODE, FindingKind.SECRET, FindingKind.IAC_MISCONFIGURATION)
 
@@ -79,10 +79,6 @@ def checked(report: str, text: str) -> dict[str, Any]:
     assert data["version"] == SCHEMA_VERSION
     assert data["schema"].endswith(f"/v{SCHEMA_VERSION}/dist/{report}-report-format.json")
     return data
-
-
-def fp(n: int) -> Fingerprint:
-    return Fingerprint(f"{n:032x}")
 
 
 def finding(n: int, **changes: Any) -> Finding:
@@ -132,16 +128,11 @@ def scan_result(
     scanners: tuple[ScannerRun, ...] = (),
     skipped: tuple[Skip, ...] = (),
 ) -> ScanResult:
-    return ScanResult(
-        tool=ToolInfo("compliance", "0.1.0"),
-        root="repo",
-        started_at=STARTED,
-        finished_at=STARTED + timedelta(seconds=75),
+    return factories.scan_result(
+        finished_at=WHEN + timedelta(seconds=75),
         scanners=scanners,
-        services=(),
         findings=findings,
         skipped=skipped,
-        verdict=Verdict(passed=False, fail_on=Severity.HIGH),
     )
 
 
@@ -566,8 +557,8 @@ def test_hostile_text_is_made_safe() -> None:
 
 def test_times_are_utc_in_gitlabs_format() -> None:
     offset = timezone(timedelta(hours=-5))
-    aware = replace(hand_built(), started_at=STARTED.astimezone(offset))
-    naive = replace(hand_built(), started_at=STARTED.replace(tzinfo=None))
+    aware = replace(hand_built(), started_at=WHEN.astimezone(offset))
+    naive = replace(hand_built(), started_at=WHEN.replace(tzinfo=None))
     for result in (aware, naive):
         assert sast(result)["scan"]["start_time"] == "2026-11-29T12:00:00"
 

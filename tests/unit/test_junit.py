@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,6 @@ from compliance.model import (
     ControlStatus,
     Finding,
     FindingKind,
-    Fingerprint,
     Location,
     RuleId,
     ScannerRun,
@@ -26,8 +25,6 @@ from compliance.model import (
     ScanResult,
     ServiceName,
     Severity,
-    ToolInfo,
-    Verdict,
 )
 from compliance.reporting.interface import RenderOptions
 from compliance.reporting.junit import (
@@ -36,14 +33,12 @@ from compliance.reporting.junit import (
     control_classname,
 )
 
+import factories
+from factories import WHEN, fp
+
 Golden = Callable[[str, str], None]
 SCHEMAS = Path(__file__).resolve().parents[1] / "assets" / "schemas"
-STARTED = datetime(2026, 11, 29, 12, 0, 0, tzinfo=timezone.utc)
 HOSTILE = "</failure><script>alert(1)</script> ]]> \x00\x01\x1b[31m\x7f\x9b \ud800 \r\n🔥 end"
-
-
-def fp(n: int) -> Fingerprint:
-    return Fingerprint(f"{n:032x}")
 
 
 def finding(n: int, message: str = "shell=True with user input", **changes: object) -> Finding:
@@ -73,16 +68,10 @@ def scan_result(
     controls: tuple[ControlResult, ...] = (),
     scanners: tuple[ScannerRun, ...] = (),
 ) -> ScanResult:
-    return ScanResult(
-        tool=ToolInfo("compliance", "0.1.0"),
-        root="repo",
-        started_at=STARTED,
-        finished_at=STARTED + timedelta(seconds=42.5),
+    return factories.scan_result(
+        finished_at=WHEN + timedelta(seconds=42.5),
         scanners=scanners,
-        services=(),
         findings=findings,
-        skipped=(),
-        verdict=Verdict(passed=False, fail_on=Severity.HIGH),
         controls=controls,
     )
 
@@ -275,10 +264,10 @@ def test_the_timestamp_is_utc_whatever_the_offset() -> None:
     offset = timezone(timedelta(hours=2))
     result = replace(
         hand_built(),
-        started_at=STARTED.astimezone(offset),
-        finished_at=STARTED.astimezone(offset),
+        started_at=WHEN.astimezone(offset),
+        finished_at=WHEN.astimezone(offset),
     )
-    naive = replace(hand_built(), started_at=STARTED.replace(tzinfo=None))
+    naive = replace(hand_built(), started_at=WHEN.replace(tzinfo=None))
     for variant in (result, naive):
         assert 'timestamp="2026-11-29T12:00:00"' in render(variant)
 

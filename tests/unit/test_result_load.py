@@ -46,12 +46,10 @@ from compliance.reporting.interface import RenderOptions
 from compliance.reporting.json import JsonRenderer
 from compliance.reporting.load import READ_MAJOR, load_result, parse_result
 
+from factories import fp
+
 OPTIONS = RenderOptions()
 SUPPORTED = "this version of compliance reads schema_version 2.x"
-
-
-def fp(n: int) -> Fingerprint:
-    return Fingerprint(f"{n:032x}")
 
 
 def render(result: ScanResult) -> str:

@@ -9,7 +9,6 @@ import json
 import re
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +33,13 @@ from compliance.model import (
     Skip,
     Suppression,
     SuppressionKind,
-    ToolInfo,
     Verdict,
 )
 from compliance.reporting.interface import MultiFileRenderer, RenderOptions, SplitRequired
 from compliance.reporting.sarif.renderer import SarifRenderer
 from compliance.reporting.sarif.runs import SECURITY_SEVERITY
+
+import factories
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "assets" / "schemas" / "sarif-schema-2.1.0.json"
 OPTIONS = RenderOptions()
@@ -99,14 +99,8 @@ def scan(
     if scanners is None:
         tools = dict.fromkeys(f.tool for f in findings)
         scanners = [ScannerRun(t, ScannerStatus.OK, "1.0", 1.0) for t in tools]
-    moment = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
-    return ScanResult(
-        tool=ToolInfo("compliance", "0.1.0"),
-        root="repo",
-        started_at=moment,
-        finished_at=moment,
+    return factories.scan_result(
         scanners=tuple(scanners),
-        services=(),
         findings=tuple(sorted(findings, key=Finding.sort_key)),
         skipped=tuple(skipped),
         verdict=Verdict(

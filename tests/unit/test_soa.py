@@ -3,7 +3,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, timezone
 
 import pytest
 import yaml
@@ -17,9 +16,7 @@ from compliance.model import (
     ScannerRun,
     ScannerStatus,
     ScanResult,
-    Severity,
     ToolInfo,
-    Verdict,
 )
 from compliance.policy.mapping_rules import load_control_policy
 from compliance.soa import (
@@ -32,25 +29,20 @@ from compliance.soa import (
     render_soa_markdown,
 )
 
+from factories import scan_result
+
 POLICY = load_control_policy(bundled_controls_dir())
-WHEN = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 NONE = Applicability(None, {})
 
 
 def result(*controls: ControlResult) -> ScanResult:
-    return ScanResult(
+    return scan_result(
         tool=ToolInfo("compliance", "9.9"),
         root="shop",
-        started_at=WHEN,
-        finished_at=WHEN,
         scanners=(
             ScannerRun("bandit", ScannerStatus.OK, "1.9.4", 1.0),
             ScannerRun("checkov", ScannerStatus.ERROR, None, 1.0, error="timed out"),
         ),
-        services=(),
-        findings=(),
-        skipped=(),
-        verdict=Verdict(passed=False, fail_on=Severity.HIGH),
         controls=controls,
         commit="abc123",
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pytest
 
@@ -14,7 +14,6 @@ from compliance.model import (
     ControlStatus,
     Finding,
     FindingKind,
-    Fingerprint,
     GateFailure,
     Location,
     RuleId,
@@ -37,7 +36,8 @@ from compliance.reporting.view.build import CONTROL_FINDINGS_SHOWN, build_view
 from compliance.reporting.view.digest import capped, digester, largest_fitting
 from compliance.reporting.view.text import file_href, help_href, link_prefix, one_line, visible
 
-WHEN = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+from factories import fp, scan_result
+
 SEVERITIES = list(Severity)
 CONTROL_SETS = (("A.8.28", "CC8.1"), ("A.8.8", "CC7.1"), ("A.8.24",), ())
 HOSTILE = (
@@ -59,7 +59,7 @@ def finding(
     help_url: str | None = None,
 ) -> Finding:
     return Finding(
-        fingerprint=Fingerprint(f"{n:032x}"),
+        fingerprint=fp(n),
         service=ServiceName(service),
         tool="bandit",
         rule_id=RuleId(f"B{600 + n % 10}"),
@@ -104,8 +104,6 @@ def result(
     fields: dict[str, object] = {
         "tool": ToolInfo("compliance", "9.9"),
         "root": "shop",
-        "started_at": WHEN,
-        "finished_at": WHEN,
         "scanners": (
             ScannerRun("bandit", ScannerStatus.OK, "1.9.4", 1.25, findings=len(findings)),
             ScannerRun("checkov", ScannerStatus.ERROR, None, 0.5, error="timed out after 600 s"),
@@ -115,7 +113,6 @@ def result(
             for n in names[:services]
         ),
         "findings": findings,
-        "skipped": (),
         "verdict": Verdict(
             passed=passed,
             fail_on=Severity.HIGH,
@@ -125,8 +122,7 @@ def result(
         "controls": controls,
         "commit": "0123abc",
     }
-    fields.update(kwargs)
-    return ScanResult(**fields)  # type: ignore[arg-type]
+    return scan_result(**(fields | kwargs))
 
 
 def synthetic_result(count: int, *, services: int = 24) -> ScanResult:

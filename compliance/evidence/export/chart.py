@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from compliance.evidence.export.period import STATUSES, RunSummary, timestamp, utc
+from compliance.reporting.svg import Rect, Text, legend_offsets, num
 
 FRAMEWORK_LABELS = {"iso27001": "ISO/IEC 27001:2022", "soc2": "SOC 2"}
 
@@ -16,28 +17,6 @@ FRAMEWORK_LABELS = {"iso27001": "ISO/IEC 27001:2022", "soc2": "SOC 2"}
 MAX_BARS = 120
 _W, _H = 760, 230
 _LEFT, _TOP, _PLOT_W, _PLOT_H = 44, 30, 700, 150
-
-
-def _n(value: float) -> str:
-    return f"{value:.1f}"
-
-
-@dataclass(frozen=True, slots=True)
-class Rect:
-    x: str
-    y: str
-    width: str
-    height: str
-    css: str
-    title: str
-
-
-@dataclass(frozen=True, slots=True)
-class Label:
-    x: str
-    y: str
-    text: str
-    anchor: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +29,11 @@ class StatusChart:
     width: int
     height: int
     rects: tuple[Rect, ...]
-    labels: tuple[Label, ...]
+    labels: tuple[Text, ...]
     #: The x axis: from (left, bottom) to (right, bottom).
-    left: str = _n(_LEFT)
-    right: str = _n(_LEFT + _PLOT_W)
-    bottom: str = _n(_TOP + _PLOT_H)
+    left: str = num(_LEFT)
+    right: str = num(_LEFT + _PLOT_W)
+    bottom: str = num(_TOP + _PLOT_H)
 
 
 def _bars(
@@ -110,14 +89,13 @@ def status_charts(runs: Sequence[RunSummary]) -> tuple[StatusChart, ...]:
         width = max(slot * 0.8, 1.0) if slot >= 2 else slot
         rects: list[Rect] = []
         labels = [
-            Label(_n(_LEFT - 6), _n(_TOP + 4), f"{top:g}", "end"),
-            Label(_n(_LEFT - 6), _n(_TOP + _PLOT_H + 4), "0", "end"),
+            Text(num(_LEFT - 6), num(_TOP + 4), f"{top:g}", "end"),
+            Text(num(_LEFT - 6), num(_TOP + _PLOT_H + 4), "0", "end"),
         ]
-        x = 0.0
-        for css in (s.value for s in STATUSES):  # the legend
-            rects.append(Rect(_n(_LEFT + x), "6", "12", "12", css, css))
-            labels.append(Label(_n(_LEFT + x + 16), "16", css, "start"))
-            x += 16 + 7.5 * len(css) + 18
+        legend = [s.value for s in STATUSES]
+        for css, x in zip(legend, legend_offsets(legend), strict=True):
+            rects.append(Rect(num(_LEFT + x), "6", "12", "12", css, css))
+            labels.append(Text(num(_LEFT + x + 16), "16", css, "start"))
         for i, (_, tooltip, values) in enumerate(bars):
             left = _LEFT + i * slot + (slot - width) / 2
             running = 0.0
@@ -130,10 +108,10 @@ def status_charts(runs: Sequence[RunSummary]) -> tuple[StatusChart, ...]:
                 upper = _TOP + _PLOT_H - round(running / top * _PLOT_H, 1)
                 rects.append(
                     Rect(
-                        _n(left),
-                        _n(upper),
-                        _n(width),
-                        _n(bottom - upper),
+                        num(left),
+                        num(upper),
+                        num(width),
+                        num(bottom - upper),
                         status.value,
                         f"{tooltip}: {detail}",
                     )
@@ -141,7 +119,7 @@ def status_charts(runs: Sequence[RunSummary]) -> tuple[StatusChart, ...]:
         step = max(1, math.ceil(len(bars) / 6))
         for i in range(0, len(bars), step):
             centre = _LEFT + (i + 0.5) * slot
-            labels.append(Label(_n(centre), _n(_TOP + _PLOT_H + 18), bars[i][0], "middle"))
+            labels.append(Text(num(centre), num(_TOP + _PLOT_H + 18), bars[i][0], "middle"))
         label = FRAMEWORK_LABELS.get(framework, framework)
         charts.append(
             StatusChart(

@@ -14,6 +14,7 @@ import jinja2
 from compliance.evidence.export.chart import FRAMEWORK_LABELS, StatusChart, status_charts
 from compliance.evidence.export.period import STATUSES, FindingEpisode, PeriodReport, timestamp
 from compliance.model import ControlStatus
+from compliance.reporting.template import html_template
 
 #: Rows of the findings table in the HTML page; findings.csv has them all.
 HTML_FINDINGS_LIMIT = 2_000
@@ -45,18 +46,15 @@ class _View:
 
 @functools.cache
 def _template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("compliance.evidence", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
+    return html_template(
+        "compliance.evidence",
+        "period.html.j2",
+        {"when": timestamp, "days": _duration, "rate": _rate},
     )
-    env.filters["when"] = timestamp
-    env.filters["days"] = _duration
-    env.filters["rate"] = lambda r: f"{r * 100:.1f}%" if r is not None else "—"
-    return env.get_template("period.html.j2")
+
+
+def _rate(rate: float | None) -> str:
+    return f"{rate * 100:.1f}%" if rate is not None else "—"
 
 
 def _duration(delta: timedelta | None) -> str:

@@ -13,25 +13,32 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from compliance.errors import ComplianceError, UsageError
-from compliance.evidence.ledger.chain import GENESIS, Verification, verify_rows
+from compliance.evidence.ledger.chain import Verification, verify_rows
 from compliance.evidence.ledger.interface import (
     LedgerInvalid,
     LedgerUnavailable,
     display_location,
 )
 from compliance.evidence.ledger.records import LedgerEntry, RunRecord
-from compliance.evidence.ledger.rows import entry_from_row, entry_row
+from compliance.evidence.ledger.rows import entry_from_row
 from compliance.evidence.ledger.tables import (
     BUSY_TIMEOUT_S,
-    COLUMNS,
     CONNECT_TIMEOUT_S,
     ENTRIES_TABLE,
     META_TABLE,
     SCHEMA_VERSION,
     SELECT,
+    SELECT_HEAD,
+    SELECT_VERSION,
     TABLE,
-    parse_entry,
-    period_filter,
+    as_row,
+    check_version,
+    entry_values,
+    insert_entry,
+    locate_entry,
+    next_row,
+    parse_entries,
+    select_period,
 )
 
 if TYPE_CHECKING:
@@ -96,16 +103,8 @@ class PostgresLedger:
                     "ON CONFLICT (key) DO NOTHING",
                     (SCHEMA_VERSION,),
                 )
-            head = conn.execute(
-                f"SELECT seq, entry_hash FROM {ENTRIES_TABLE} ORDER BY seq DESC LIMIT 1"  # noqa: S608
-            ).fetchone()
-            seq, prev = (int(head[0]) + 1, str(head[1])) if head else (1, GENESIS)
-            row = entry_row(seq, recorded_at, run, prev)
-            conn.execute(
-                f"INSERT INTO {ENTRIES_TABLE} ({', '.join(COLUMNS)}) "  # noqa: S608
-                f"VALUES ({', '.join(['%s'] * len(COLUMNS))})",
-                tuple(row[c] for c in COLUMNS),
-            )
+            row = next_row(conn.execute(SELECT_HEAD).fetchone(), run, recorded_at)
+            conn.execute(insert_entry("%s"), entry_values(row))
         return entry_from_row(row)
 
     def entries(
@@ -115,15 +114,9 @@ class PostgresLedger:
         until: datetime | None = None,
         repo: str | None = None,
     ) -> tuple[LedgerEntry, ...]:
-        where, params = period_filter(since, until, repo, "%s")
+        query, params = select_period(since, until, repo, "%s")
         with self._transaction() as conn:
-            cursor = conn.execute(
-                f"{SELECT}{where} ORDER BY started_at, seq",
-                params,
-            )
-            return tuple(
-                parse_entry(self.location, dict(zip(COLUMNS, r, strict=True))) for r in cursor
-            )
+            return parse_entries(self.location, conn.execute(query, params))
 
     def verify(self) -> Verification:
         with self._transaction() as conn:
@@ -131,16 +124,13 @@ class PostgresLedger:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
             def locate(entry_hash: str) -> int | None:
-                found = conn.execute(
-                    f"SELECT seq FROM {ENTRIES_TABLE} WHERE entry_hash = %s",  # noqa: S608
-                    (entry_hash,),
-                ).fetchone()
+                found = conn.execute(locate_entry("%s"), (entry_hash,)).fetchone()
                 return int(found[0]) if found else None
 
             with conn.cursor(name="compliance_ledger_verify") as cursor:
                 cursor.itersize = 2000
                 cursor.execute(f"{SELECT} ORDER BY seq")
-                return verify_rows((dict(zip(COLUMNS, r, strict=True)) for r in cursor), locate)
+                return verify_rows((as_row(r) for r in cursor), locate)
 
     def close(self) -> None:
         if self._conn is not None:
@@ -168,16 +158,7 @@ class PostgresLedger:
                 f"{self.location} holds a table {there} but no {absent}: not a compliance ledger",
                 hint="point the URL at another database or schema (options=-csearch_path=...)",
             )
-        version = conn.execute(
-            f"SELECT value FROM {META_TABLE} WHERE key = 'schema'"  # noqa: S608
-        ).fetchone()
-        if version is None or version[0] != SCHEMA_VERSION:
-            shown = version[0] if version else "none"
-            raise LedgerInvalid(
-                f"ledger {self.location} has schema version {shown}; this compliance reads "
-                f"version {SCHEMA_VERSION}",
-                hint="use the version of compliance that wrote it",
-            )
+        check_version(self.location, conn.execute(SELECT_VERSION).fetchone())
         return True
 
     def _connection(self) -> psycopg.Connection[tuple[Any, ...]]:

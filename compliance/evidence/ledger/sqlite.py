@@ -15,20 +15,27 @@ from datetime import datetime
 from pathlib import Path
 
 from compliance.errors import ComplianceError, UsageError
-from compliance.evidence.ledger.chain import GENESIS, Verification, verify_rows
+from compliance.evidence.ledger.chain import Verification, verify_rows
 from compliance.evidence.ledger.interface import LedgerInvalid, LedgerUnavailable
 from compliance.evidence.ledger.records import LedgerEntry, RunRecord
-from compliance.evidence.ledger.rows import entry_from_row, entry_row
+from compliance.evidence.ledger.rows import entry_from_row
 from compliance.evidence.ledger.tables import (
     BUSY_TIMEOUT_S,
-    COLUMNS,
     ENTRIES_TABLE,
     META_TABLE,
     SCHEMA_VERSION,
     SELECT,
+    SELECT_HEAD,
+    SELECT_VERSION,
     TABLE,
-    parse_entry,
-    period_filter,
+    as_row,
+    check_version,
+    entry_values,
+    insert_entry,
+    locate_entry,
+    next_row,
+    parse_entries,
+    select_period,
 )
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
@@ -91,16 +98,8 @@ class SqliteLedger:
                         f"INSERT INTO {META_TABLE} VALUES ('schema', ?)",  # noqa: S608
                         (SCHEMA_VERSION,),
                     )
-                head = conn.execute(
-                    f"SELECT seq, entry_hash FROM {ENTRIES_TABLE} ORDER BY seq DESC LIMIT 1"  # noqa: S608
-                ).fetchone()
-                seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
-                row = entry_row(seq, recorded_at, run, prev)
-                conn.execute(
-                    f"INSERT INTO {ENTRIES_TABLE} ({', '.join(COLUMNS)}) "  # noqa: S608
-                    f"VALUES ({', '.join('?' * len(COLUMNS))})",
-                    tuple(row[c] for c in COLUMNS),
-                )
+                row = next_row(conn.execute(SELECT_HEAD).fetchone(), run, recorded_at)
+                conn.execute(insert_entry("?"), entry_values(row))
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -115,27 +114,19 @@ class SqliteLedger:
         until: datetime | None = None,
         repo: str | None = None,
     ) -> tuple[LedgerEntry, ...]:
-        where, params = period_filter(since, until, repo, "?")
+        query, params = select_period(since, until, repo, "?")
         with self._connect(readonly=True) as conn:
-            cursor = conn.execute(f"{SELECT}{where} ORDER BY started_at, seq", params)
-            return tuple(
-                parse_entry(self.location, dict(zip(COLUMNS, r, strict=True))) for r in cursor
-            )
+            return parse_entries(self.location, conn.execute(query, params))
 
     def verify(self) -> Verification:
         with self._connect(readonly=True) as conn:
             conn.execute("BEGIN")  # one snapshot, however many appends happen meanwhile
 
             def locate(entry_hash: str) -> int | None:
-                found = conn.execute(
-                    f"SELECT seq FROM {ENTRIES_TABLE} WHERE entry_hash = ?",  # noqa: S608
-                    (entry_hash,),
-                ).fetchone()
+                found = conn.execute(locate_entry("?"), (entry_hash,)).fetchone()
                 return int(found[0]) if found else None
 
-            rows = (
-                dict(zip(COLUMNS, r, strict=True)) for r in conn.execute(f"{SELECT} ORDER BY seq")
-            )
+            rows = (as_row(r) for r in conn.execute(f"{SELECT} ORDER BY seq"))
             return verify_rows(rows, locate)
 
     def close(self) -> None:
@@ -159,16 +150,7 @@ class SqliteLedger:
                 f"(tables: {', '.join(sorted(names))}; unexpected or missing: {shown})",
                 hint=_SQLITE_HINT,
             )
-        version = conn.execute(
-            f"SELECT value FROM {META_TABLE} WHERE key = 'schema'"  # noqa: S608
-        ).fetchone()
-        if version is None or version[0] != SCHEMA_VERSION:
-            found = version[0] if version else "none"
-            raise LedgerInvalid(
-                f"ledger {self.path} has schema version {found}; this compliance reads "
-                f"version {SCHEMA_VERSION}",
-                hint="use the version of compliance that wrote it",
-            )
+        check_version(self.location, conn.execute(SELECT_VERSION).fetchone())
         return True
 
     @contextlib.contextmanager

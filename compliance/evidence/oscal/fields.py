@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, urlsplit
+
+from compliance.reporting.view.text import visible
 
 #: The namespace of our props. Under the reserved `.invalid` domain, so it can collide with
 #: no one's; changing it changes every prop's identity for consumers.
@@ -25,9 +26,6 @@ _INLINE_SPECIAL = re.compile(r"[\\`*\[\]<>&{}]|(?<![^\W_])_|_(?![^\W_])")
 # At the start of a line these open a heading, quote, list, table or fence.
 _BLOCK_START = re.compile(r"^(?:[#>+\-=|~]|(\d+)([.)]))")
 _BACKTICKS = re.compile(r"`+")
-# C0 (but tab and newline), DEL, C1, and the bidi marks and overrides of "Trojan Source".
-_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_URL_SAFE = ":/?#[]@!$&'*+,;=%~"
 
 
 def ns_props(pairs: Iterable[tuple[str, str | None]]) -> list[dict[str, str]]:
@@ -45,24 +43,12 @@ def prop_value(text: str) -> str:
     return " ".join(text.split())
 
 
-def _visible(text: str) -> str:
-    """`text` with control characters and bidi overrides shown as escapes (`\\x1b`)."""
-    if text.isprintable():
-        return text
-    return _INVISIBLE.sub(_escape_char, text.replace("\r\n", "\n"))
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    code = ord(match.group(0))
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
 def inline(text: str | None) -> str:
     """One line of Markdown that shows `text` as it is: whitespace collapsed, punctuation that
     would start inline markup backslash-escaped, invisible characters shown."""
     if text is None:
         return ""
-    return _INLINE_SPECIAL.sub(r"\\\g<0>", " ".join(_visible(text).split()))
+    return _INLINE_SPECIAL.sub(r"\\\g<0>", " ".join(visible(text).split()))
 
 
 def para(text: str) -> str:
@@ -79,22 +65,9 @@ def _escape_block(match: re.Match[str]) -> str:
 def block(text: str | None) -> str:
     """A fenced code block showing `text` verbatim (invisible characters shown): no Markdown
     inside it is interpreted, and no line of it can close the fence."""
-    body = _visible(text or "").rstrip("\n")
+    body = visible(text or "").rstrip("\n")
     fence = "`" * max(3, max((len(run) for run in _BACKTICKS.findall(body)), default=0) + 1)
     return f"{fence}text\n{body}\n{fence}"
-
-
-def http_url(url: str | None) -> str | None:
-    """An absolute http(s) URL, percent-encoded where needed; anything else is left out."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return quote(url, safe=_URL_SAFE)
 
 
 def drop_empty(data: dict[str, Any]) -> dict[str, Any]:

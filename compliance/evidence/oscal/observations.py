@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from compliance.evidence.oscal.fields import block, drop_empty, http_url, inline, ns_props, para
+from compliance.evidence.oscal.fields import block, drop_empty, inline, ns_props, para
 from compliance.model import Finding
+from compliance.reporting.view.text import help_href
 
 
 def finding_observation(
@@ -22,7 +23,7 @@ def finding_observation(
             f"Suppressed ({f.suppression.kind.value}): it does not count against the gate.\n\n"
             + block(f.suppression.justification)
         )
-    help_url = http_url(f.help_url)
+    help_url = help_href(f.help_url)
     return drop_empty(
         {
             "uuid": observation_uuid,

@@ -70,7 +70,8 @@ def file_href(prefix: str, path: str, line: int | None) -> str:
 
 
 def help_href(url: str | None) -> str | None:
-    """The finding's help URL if it is an absolute http(s) URL (never `javascript:`)."""
+    """`url` if it is an absolute http(s) URL, percent-encoded where needed (never
+    `javascript:`); anything else is left out. For help, run and reference links."""
     if not url:
         return None
     try:
