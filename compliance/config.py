@@ -195,3 +195,8 @@ def bundled_policy_dir() -> Path:
 def bundled_controls_dir() -> Path:
     """The control catalogues (controls/iso27001, controls/soc2)."""
     return _bundled("controls")
+
+
+def bundled_threatmodels_dir() -> Path:
+    """The threat library (threatmodels/library)."""
+    return _bundled("threatmodels")

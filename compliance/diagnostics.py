@@ -27,6 +27,11 @@ _SMOKE_REPO = {
     ),
     "app/requirements.txt": "requests==2.31.0\n",
     "app/Dockerfile": 'FROM python:3.11-slim\nCOPY . /app\nCMD ["python", "/app/main.py"]\n',
+    # residency: a policy and an SDK client to check against it (its semgrep run included)
+    "app/storage.py": 'import boto3\n\nclient = boto3.client("s3", region_name="us-east-1")\n',
+    "policies/residency.yaml": (
+        "version: 1\nrules:\n  - id: smoke\n    services: ['*']\n    allowed: {aws: [eu]}\n"
+    ),
 }
 
 

@@ -14,7 +14,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 from compliance import __version__
-from compliance.config import RepoConfig, bundled_controls_dir, bundled_policy_dir, load_config
+from compliance.config import (
+    RepoConfig,
+    bundled_controls_dir,
+    bundled_policy_dir,
+    bundled_threatmodels_dir,
+    load_config,
+)
 from compliance.errors import ConfigError, Problem, ScannerFailure, UsageError
 from compliance.findings import finalize
 from compliance.gating import apply_baseline, apply_waivers, evaluate_gate
@@ -39,11 +45,18 @@ from compliance.policy.files import display_path
 from compliance.policy.gate import DEFAULT_GATE_PATH, GatePolicy, load_gate
 from compliance.policy.mapping_rules import ControlPolicy, load_control_policy
 from compliance.policy.waivers import DEFAULT_WAIVERS_PATH, Waivers, load_waivers
+from compliance.residency.policy import (
+    ResidencyPolicy,
+    load_residency_policy,
+    residency_policy_path,
+)
 from compliance.scanners.interface import ScanContext, ScanSettings
 from compliance.scanners.process import ProcessRunner, find_executable
 from compliance.scanners.registry import REGISTRY
 from compliance.scanners.runner import Progress, run_scanners
 from compliance.services import attributor, discover_services, load_codeowners, repo_service
+from compliance.threatmodel.store import model_owners
+from compliance.threatmodel.workflow import load_threat_models
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +166,12 @@ def load_policies(prepared: Prepared, options: ScanOptions, today: date) -> Poli
                 )
             )
     problems += _unknown_services(prepared.services, gate, waivers)
+    # The residency policy and its region tables: a bad region or rule is exit 3 here, before
+    # any scanner runs (the residency scanner loads the same file again).
+    attempt(lambda: load_residency(prepared, options))
+    # The threat library and the per-service threat models: a malformed model or an unknown
+    # threat id is exit 3 here, before any scanner runs (the threatmodel scanner reloads them).
+    attempt(lambda: load_threatmodel_files(prepared, options, controls))
     if problems:
         raise ConfigError(problems)
     assert isinstance(waivers, Waivers)
@@ -187,7 +206,44 @@ def _policy_files(
             files.append(("waivers", waiver_path, waivers.source))
     if baseline is not None:
         files.append(("baseline", baseline, display_path(baseline, prepared.root)))
+    residency = residency_file(prepared)
+    if residency is not None:
+        files.append(("residency-policy", *residency))
     return tuple(files)
+
+
+def residency_file(prepared: Prepared) -> tuple[Path, str] | None:
+    """The residency policy's file and display name (the config's `residency.policy`, else
+    policies/residency.yaml), or None: no policy, nothing for the residency scanner to check."""
+    config = prepared.config_file
+    path = residency_policy_path(
+        prepared.root,
+        prepared.config,
+        config.parent if config is not None else None,
+        display_path(config, prepared.root) if config is not None else "compliance.yaml",
+    )
+    return None if path is None else (path, display_path(path, prepared.root))
+
+
+def load_residency(prepared: Prepared, options: ScanOptions) -> ResidencyPolicy | None:
+    """The residency policy, validated against the region tables and the services."""
+    found = residency_file(prepared)
+    if found is None:
+        return None
+    return load_residency_policy(
+        found[0],
+        found[1],
+        policy_dir=options.policy_dir or bundled_policy_dir(),
+        services=[s.name for s in prepared.services],
+    )
+
+
+def load_threatmodel_files(
+    prepared: Prepared, options: ScanOptions, controls: ControlPolicy
+) -> None:
+    """Validate the threat library and model files when the threatmodel scanner will run."""
+    if "threatmodel" in _select_scanners(options.scanners, prepared.config):
+        load_threat_models(prepared.root, prepared.config, controls.catalogue)
 
 
 def gate_file(prepared: Prepared, options: ScanOptions) -> tuple[Path, str]:
@@ -335,8 +391,10 @@ def run_scan(
     outcomes = run_scanners(scanners, ctx, runner, progress)
 
     services = prepared.services
+    # A finding on a threat-model file belongs to the service it models, not to (repo).
+    attribute = model_owners(config, services).attribute(attributor(services))
     findings = map_findings(
-        finalize((f for o in outcomes for f in o.findings), attributor(services)),
+        finalize((f for o in outcomes for f in o.findings), attribute),
         policies.controls.rules,
     )
     if any(f.service == REPO_SERVICE for f in findings):
@@ -353,7 +411,7 @@ def run_scan(
             key=lambda s: (s.path, s.tool or "", s.reason),
         )
     )
-    inputs = _inputs(policies, settings, prepared.root, names)
+    inputs = _inputs(policies, settings, prepared.root, names, config.threatmodel.dir)
     verdict = evaluate_gate(
         findings, runs, controls, services, policies.gate, fail_on=options.fail_on
     )
@@ -394,7 +452,11 @@ def _dirty(root: Path, proc: ProcessRunner) -> bool | None:
 
 
 def _inputs(
-    policies: Policies, settings: ScanSettings, root: Path, scanners: list[str]
+    policies: Policies,
+    settings: ScanSettings,
+    root: Path,
+    scanners: list[str],
+    threatmodel_dir: str,
 ) -> tuple[InputFile, ...]:
     """Digests of the policy files, the rule packs of the scanners that ran, the database."""
     entries = list(policies.files)
@@ -408,6 +470,25 @@ def _inputs(
     table = policy_dir / "checkov" / "checks.yaml"
     if "checkov" in scanners and table.is_file():
         entries.append(("checkov-table", table, prefix + "checkov/checks.yaml"))
+    if "residency" in scanners:
+        for path in folder_files(policy_dir / "residency"):
+            relative = path.relative_to(policy_dir).as_posix()
+            kind = "semgrep-rules" if "/semgrep/" in relative else "residency-regions"
+            entries.append((kind, path, prefix + relative))
+    if "threatmodel" in scanners:
+        library = bundled_threatmodels_dir() / "library"
+        for path in folder_files(library):
+            relative = path.relative_to(library).as_posix()
+            entries.append(("threat-library", path, f"(bundled) threatmodels/library/{relative}"))
+        models = root / threatmodel_dir
+        if models.is_dir():
+            for path in folder_files(models):
+                kind = (
+                    "threat-library"
+                    if "library" in path.relative_to(models).parts
+                    else "threat-model"
+                )
+                entries.append((kind, path, display_path(path, root)))
     inputs = file_inputs(entries)
     if "pip-audit" in scanners and settings.advisory_db is not None:
         inputs.append(

@@ -13,11 +13,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 
-from compliance.config import RepoConfig
+from compliance.config import DataClass, RepoConfig
 from compliance.errors import ConfigError, Problem
 from compliance.inventory import Inventory
 from compliance.model import REPO_SERVICE, Service, ServiceName, ServiceSource, Skip
@@ -82,13 +82,17 @@ def _from_catalog(root: Path, inventory: Inventory, skipped: list[Skip]) -> list
             continue
         folder = str(PurePosixPath(rel).parent)
         for doc in documents:
-            service = _component(doc, "" if folder == "." else folder)
+            service = _component(doc, "" if folder == "." else folder, rel)
             if service is not None:
                 services.append(service)
     return services
 
 
-def _component(doc: Any, folder: str) -> Service | None:
+#: The catalog-info annotation giving a component's data classification ("pii, internal").
+CLASSIFICATION_ANNOTATION = "compliance.dev/data-classification"
+
+
+def _component(doc: Any, folder: str, rel: str = "catalog-info.yaml") -> Service | None:
     if not isinstance(doc, dict) or doc.get("kind") != "Component":
         return None
     metadata = doc.get("metadata") or {}
@@ -106,7 +110,25 @@ def _component(doc: Any, folder: str) -> Service | None:
         owner=owner if isinstance(owner, str) else None,
         source=ServiceSource.CATALOG_INFO,
         description=description if isinstance(description, str) else None,
+        data_classification=_classification(metadata, rel),
     )
+
+
+def _classification(metadata: dict[str, Any], rel: str) -> tuple[str, ...]:
+    """`metadata.annotations["compliance.dev/data-classification"]`: a comma-separated list
+    of the config's classes; an unknown class is an error (a typo would switch checks off)."""
+    annotations = metadata.get("annotations")
+    value = annotations.get(CLASSIFICATION_ANNOTATION) if isinstance(annotations, dict) else None
+    if value is None:
+        return ()
+    known = get_args(DataClass)
+    classes = tuple(c.strip() for c in str(value).split(",") if c.strip())
+    unknown = [c for c in classes if c not in known]
+    if unknown:
+        key = f"metadata.annotations.{CLASSIFICATION_ANNOTATION}"
+        message = f"unknown data classification {unknown[0]!r} (known: {', '.join(known)})"
+        raise ConfigError([Problem(rel, key, message)])
+    return classes
 
 
 def _detect(inventory: Inventory) -> list[Service]:

@@ -15,15 +15,16 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from compliance.config import bundled_controls_dir, load_config, parse_config
+from compliance.config import bundled_controls_dir, bundled_policy_dir, load_config, parse_config
 from compliance.errors import ConfigError, Problem, UsageError
-from compliance.pipeline import ScanOptions, load_policies, prepare
+from compliance.pipeline import ScanOptions, load_policies, load_residency, prepare
 from compliance.policy.baseline import parse_baseline
 from compliance.policy.catalogue import load_catalogue
 from compliance.policy.files import display_path, read_json, read_yaml
 from compliance.policy.gate import DEFAULT_WAIVER_MAX_DAYS, parse_gate
 from compliance.policy.mapping_rules import ControlPolicy, load_control_policy
 from compliance.policy.waivers import Waivers, parse_waivers
+from compliance.residency.policy import ResidencyPolicy, parse_residency_policy, region_tables
 from compliance.soa import (
     DEFAULT_SOA_PATH,
     Applicability,
@@ -42,6 +43,7 @@ class Kind(enum.Enum):
     WAIVERS = "waivers"
     BASELINE = "baseline"
     APPLICABILITY = "applicability"
+    RESIDENCY = "residency"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,9 @@ def validate_repository(root: Path, options: ScanOptions, today: date) -> list[C
     )
     if policies.waivers.source is not None:
         checked.append(_waivers_checked(policies.waivers, today))
+    residency = load_residency(prepared, options)
+    if residency is not None:
+        checked.append(_residency_checked(residency, today))
     soa_path = prepared.root / DEFAULT_SOA_PATH
     if soa_path.is_file():
         display = display_path(soa_path, prepared.root)
@@ -129,6 +134,9 @@ def validate_file(path: Path, kind: Kind | None, today: date, root: Path | None)
         case Kind.APPLICABILITY:
             catalogue = load_catalogue(bundled_controls_dir())
             return _applicability_checked(parse_applicability(raw, display, catalogue))
+        case Kind.RESIDENCY:
+            tables = region_tables(bundled_policy_dir())
+            return _residency_checked(parse_residency_policy(raw, display, tables), today)
     raise AssertionError(kind)  # pragma: no cover - every Kind is handled above
 
 
@@ -144,6 +152,9 @@ def _recognise(raw: Any, path: Path, display: str) -> Kind:
             return Kind.BASELINE
         if "exclusions" in raw:
             return Kind.APPLICABILITY
+        rules = raw.get("rules")
+        if isinstance(rules, list) and any(isinstance(r, dict) and "allowed" in r for r in rules):
+            return Kind.RESIDENCY
         if "services" in raw or "scan" in raw or "policy" in raw:
             return Kind.CONFIG
     raise ConfigError(
@@ -174,6 +185,30 @@ def _controls_checked(folder: Path, policy: ControlPolicy) -> Checked:
         "(bundled) controls" if bundled else str(folder),
         Kind.CONTROLS,
         f"{frameworks} controls, {len(policy.rules.rules)} mapping rule(s)",
+    )
+
+
+def _residency_checked(policy: ResidencyPolicy, today: date) -> Checked:
+    """The residency policy, with its expired and soon-expiring exceptions as warnings."""
+    warnings = []
+    soon = today + timedelta(days=EXPIRY_WARNING_DAYS)
+    for exception in policy.exceptions:
+        if not exception.in_force(today):
+            warnings.append(
+                f"residency exception {exception.id} expired on "
+                f"{exception.expires.isoformat()}: it suppresses nothing (owner "
+                f"{exception.owner}); renew it with a new approval or remove it"
+            )
+        elif exception.expires <= soon:
+            warnings.append(
+                f"residency exception {exception.id} expires on "
+                f"{exception.expires.isoformat()} (owner {exception.owner})"
+            )
+    return Checked(
+        policy.source,
+        Kind.RESIDENCY,
+        f"{len(policy.rules)} rule(s), {len(policy.exceptions)} exception(s)",
+        tuple(warnings),
     )
 
 

@@ -19,9 +19,11 @@ from compliance.cli.doctor import doctor
 from compliance.cli.evidence import evidence
 from compliance.cli.policy import policy
 from compliance.cli.report import report
+from compliance.cli.residency import residency
 from compliance.cli.scan import scan
 from compliance.cli.services import services
 from compliance.cli.soa import soa
+from compliance.cli.threatmodel import threatmodel
 from compliance.errors import ComplianceError, ExitCode
 
 
@@ -84,6 +86,8 @@ cli.add_command(policy)
 cli.add_command(soa)
 cli.add_command(report)
 cli.add_command(evidence)
+cli.add_command(residency)
+cli.add_command(threatmodel)
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ def doctor(advisory_db: Path | None, fmt: str) -> None:
         if fmt == "text":
             mark = "ok  " if health.healthy else "FAIL"
             version = health.version or "not found"
-            click.echo(f"{mark} {health.name:<10} {version:<12} {health.detail}")
+            click.echo(f"{mark} {health.name:<11} {version:<12} {health.detail}")
 
     available = frozenset(b for b in OPTIONAL_BINARIES if shutil.which(b))
     health = check_health(
@@ -61,7 +61,7 @@ def doctor(advisory_db: Path | None, fmt: str) -> None:
     else:
         for binary, present in health.optional_binaries:
             state = "found" if present else "not found: charts/overlays are reported as skipped"
-            click.echo(f"     {binary:<10} {state}")
+            click.echo(f"     {binary:<11} {state}")
         offline_audit = next((s for s in health.scanners if s.name == "pip-audit"), None)
         if advisory_db is None and offline_audit is not None and not offline_audit.offline:
             click.echo(

@@ -35,7 +35,7 @@ from compliance.policy.catalogue import Automation, Catalogue, load_catalogue
 MAPPINGS_DIR = "mappings"
 #: Scanners a rule may name. A test keeps this equal to the scanner registry's keys (the
 #: policy layer cannot import the scanners).
-KNOWN_SCANNERS = ("bandit", "semgrep", "pip-audit", "checkov")
+KNOWN_SCANNERS = ("bandit", "semgrep", "pip-audit", "checkov", "residency", "threatmodel")
 CHECKOV = "checkov"
 
 

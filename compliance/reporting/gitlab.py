@@ -67,9 +67,22 @@ _NAMESPACE_BYTES = UUID_NAMESPACE.bytes
 #: One encoder for every line (`json.dumps` with options builds a new one per call).
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 
-SAST_KINDS = frozenset({FindingKind.CODE, FindingKind.SECRET, FindingKind.IAC_MISCONFIGURATION})
+#: Findings with a file and lines that a merge request reviewer acts on like code findings.
+#: Threat-model findings (a missing or stale review) are left out: they are not
+#: vulnerabilities, and GitLab would list them as such.
+SAST_KINDS = frozenset(
+    {
+        FindingKind.CODE,
+        FindingKind.SECRET,
+        FindingKind.IAC_MISCONFIGURATION,
+        FindingKind.RESIDENCY_VIOLATION,
+        FindingKind.RESIDENCY_UNRESOLVED,
+    }
+)
 #: Scanners whose findings go to the Dependency Scanning report; all others are SAST.
 DEPENDENCY_SCANNERS = frozenset({"pip-audit"})
+#: Scanners with no finding in either report (threat-model reviews are not vulnerabilities).
+UNREPORTED_SCANNERS = frozenset({"threatmodel"})
 #: At most this many messages of one sort (skipped inputs, unaudited dependencies).
 MAX_MESSAGES = 100
 
@@ -382,7 +395,9 @@ def _runs(result: ScanResult, keep: Callable[[str], bool]) -> list[ScannerRun]:
 
 
 def render_sast(result: ScanResult) -> str:
-    runs = _runs(result, lambda name: name not in DEPENDENCY_SCANNERS)
+    runs = _runs(
+        result, lambda name: name not in DEPENDENCY_SCANNERS and name not in UNREPORTED_SCANNERS
+    )
     names = {run.name for run in runs}
     skips = [_skip_line(s) for s in result.skipped if s.tool is None or s.tool in names]
     scan = _scan(result, "sast", "SAST", runs, _capped(skips, "inputs not scanned"))

@@ -76,6 +76,8 @@ def test_hostile_repo_scan_completes(hostile_result: tuple[int, dict[str, Any], 
         "semgrep": "ok",
         "pip-audit": "ok",
         "checkov": "ok",
+        "residency": "skipped",  # no residency policy: nothing to check, never "passed"
+        "threatmodel": "ok",  # one service (svc), and no model for it: a finding
     }, err
     assert code == 1  # bandit's B602 is high
     assert any(f["rule_id"] == "B602" and f["path"] == "svc/app.py" for f in data["findings"])

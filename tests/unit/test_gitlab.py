@@ -50,7 +50,18 @@ from factories import WHEN, fp
 Golden = Callable[[str, str], None]
 SCHEMAS = Path(__file__).resolve().parents[1] / "assets" / "schemas"
 HOSTILE = "<script>alert(1)</script> ]]> \x00\x01\x1b[31m\x7f \ud800 \r\n🔥 end"
-CODE_KINDS = (FindingKind.CODE, FindingKind.SECRET, FindingKind.IAC_MISCONFIGURATION)
+CODE_KINDS = (
+    FindingKind.CODE,
+    FindingKind.SECRET,
+    FindingKind.IAC_MISCONFIGURATION,
+    FindingKind.RESIDENCY_VIOLATION,
+    FindingKind.RESIDENCY_UNRESOLVED,
+)
+THREAT_MODEL_KINDS = (
+    FindingKind.THREAT_MODEL_MISSING,
+    FindingKind.THREAT_MODEL_STALE,
+    FindingKind.THREAT_MODEL_OPEN_THREAT,
+)
 
 
 @cache
@@ -216,8 +227,10 @@ def test_examples_reports_split_the_findings_by_kind(examples_result: ScanResult
     ds_ids = [v["id"] for v in dependency_scanning(examples_result)["vulnerabilities"]]
     assert sast_ids == [finding_uuid(f.fingerprint) for f in code]
     assert ds_ids == [finding_uuid(f.fingerprint) for f in deps]
-    assert len(code) + len(deps) == len(examples_result.findings)
-    assert len(set(sast_ids + ds_ids)) == len(examples_result.findings)
+    threats = [f for f in examples_result.findings if f.kind in THREAT_MODEL_KINDS]
+    assert threats  # the demo's services have no threat model yet: in neither report
+    assert len(code) + len(deps) + len(threats) == len(examples_result.findings)
+    assert len(set(sast_ids + ds_ids)) == len(code) + len(deps)
 
 
 def test_examples_scan_objects(examples_result: ScanResult) -> None:
@@ -232,7 +245,9 @@ def test_examples_scan_objects(examples_result: ScanResult) -> None:
         "vendor": {"name": "compliance"},
     }
     assert (
-        scan["scanner"]["name"] == "compliance SAST: bandit 1.9.4, semgrep 1.185.0, checkov 3.3.30"
+        scan["scanner"]["name"]
+        == "compliance SAST: bandit 1.9.4, semgrep 1.185.0, checkov 3.3.30, "
+        "residency 0.1.0 (semgrep 1.185.0)"
     )
     ds_scan = dependency_scanning(examples_result)["scan"]
     assert ds_scan["type"] == "dependency_scanning"

@@ -113,10 +113,10 @@ def test_examples_structure(examples_result: ScanResult) -> None:
     assert page.tables == {"iso27001": 1, "soc2": 1}
     assert page.control_rows == per_framework == {"iso27001": 93, "soc2": 61}
     articles = [a for tag, a in page.tags if tag == "article"]
-    assert len(articles) == len(examples_result.findings) == 141
-    assert len({a["id"] for a in articles}) == 141
+    assert len(articles) == len(examples_result.findings) == 153
+    assert len({a["id"] for a in articles}) == 153
     text = "".join(page.text)
-    assert "Gate failed" in text and "54 open findings of data pii|payment" in text
+    assert "Gate failed" in text and "85 open findings of data pii|payment" in text
     for waiver in ("W-0001", "W-0002", "W-0003"):
         assert waiver in text
     assert "Helm chart not scanned: the helm binary is not installed" in text

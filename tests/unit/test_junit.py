@@ -165,7 +165,7 @@ def test_examples_counts_equal_the_control_and_scanner_outcomes(
         )
         assert suite.errors == 0
         assert outcomes["passed"] == statuses[ControlStatus.PASSED]
-    assert suites[2].tests == len(examples_result.scanners) == 4
+    assert suites[2].tests == len(examples_result.scanners) == 6
     assert xml.tests == len(examples_result.controls) + len(examples_result.scanners)
     assert xml.failures == sum(c.status is ControlStatus.FAILED for c in examples_result.controls)
     assert xml.errors == 0

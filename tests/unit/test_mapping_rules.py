@@ -27,6 +27,8 @@ def test_shipped_rules_load_with_a_rationale_each() -> None:
         "mappings/checkov.yaml",
         "mappings/dependencies.yaml",
         "mappings/process.yaml",
+        "mappings/residency.yaml",
+        "mappings/threatmodel.yaml",
     }
     assert all(len(r.rationale) > 80 and "\n" not in r.rationale for r in rules)
     process = policy.rules.get("scan-ran-on-the-change")
@@ -155,10 +157,10 @@ def test_unknown_scanner_and_tool_outside_the_rules_scanners(tmp_path: Path) -> 
     )
     assert problems(folder) == [
         "mappings/extra.yaml: rules[0].scanners[1]: unknown scanner 'trivy' "
-        "(known: bandit, semgrep, pip-audit, checkov)",
+        "(known: bandit, semgrep, pip-audit, checkov, residency, threatmodel)",
         "mappings/extra.yaml: rules[0].select[0].tool: 'semgrep' is not in the rule's scanners",
         "mappings/extra.yaml: rules[0].select[1].tool: unknown scanner 'grype' "
-        "(known: bandit, semgrep, pip-audit, checkov)",
+        "(known: bandit, semgrep, pip-audit, checkov, residency, threatmodel)",
         "mappings/extra.yaml: rules[0].select[2].check: checkov is not in the rule's scanners",
     ]
 

@@ -115,7 +115,7 @@ def test_examples_golden(examples_result: ScanResult, golden: object) -> None:
 def test_the_verdict_and_its_reasons_come_first(examples_result: ScanResult) -> None:
     text = render(examples_result)
     assert text.startswith("## ❌ Compliance gate failed\n")
-    findings_at = text.index("### New open findings (138)")
+    findings_at = text.index("### New open findings (150)")
     for rule in ("`fail_on`", "`overrides[0]`", "`limits[0]`"):
         assert text.index(f"`policies/gate.yaml` {rule}") < findings_at
     assert "fail on **high**, gate mode **all**" in text
@@ -129,18 +129,18 @@ def test_new_open_findings_are_grouped_by_service_then_controls(
 ) -> None:
     text = render(examples_result)
     rows = finding_rows(text)
-    assert len(rows) == 138  # every new open finding once; the 3 waived ones only counted
+    assert len(rows) == 150  # every new open finding once; the 3 waived ones only counted
     headings = re.findall(r"^#### (.+?): (\d+) new finding", text, flags=re.MULTILINE)
     assert [h[0] for h in headings] == ["(repo)", "payments", "api", "worker"]
-    assert sum(int(h[1]) for h in headings) == 138
+    assert sum(int(h[1]) for h in headings) == 150
     finding_tables = [t for t in tables(text) if "Severity" in t[0][0]]
     assert text.count("\nControls `") + text.count("\nNo mapped control") == len(finding_tables)
     tail = text[text.index("### Not counted against the gate") :]
     assert "| Waived | 3 |" in tail
     assert "- **W-0002** (expired, owner sam@acme.example): expired on 2026-10-31" in tail
     assert "- **W-0003** (stale, owner lee@acme.example): matches no finding: remove it" in tail
-    assert "| ISO/IEC 27001:2022 | 4 | 27 | 5 | 57 |" in tail
-    assert "| SOC 2 | 0 | 15 | 6 | 40 |" in tail
+    assert "| ISO/IEC 27001:2022 | 4 | 30 | 2 | 57 |" in tail
+    assert "| SOC 2 | 2 | 16 | 3 | 40 |" in tail
 
 
 def test_locations_link_to_the_line_with_a_link_base(examples_result: ScanResult) -> None:

@@ -69,6 +69,11 @@ _KIND_LABEL = {
     FindingKind.DEPENDENCY_VULNERABILITY: "Vulnerable dependency",
     FindingKind.DEPENDENCY_NOT_AUDITED: "Dependency not audited",
     FindingKind.IAC_MISCONFIGURATION: "Infrastructure misconfiguration",
+    FindingKind.RESIDENCY_VIOLATION: "Data outside its allowed regions",
+    FindingKind.RESIDENCY_UNRESOLVED: "Data region not resolvable",
+    FindingKind.THREAT_MODEL_MISSING: "Threat model missing",
+    FindingKind.THREAT_MODEL_STALE: "Threat model stale",
+    FindingKind.THREAT_MODEL_OPEN_THREAT: "Threat left open",
 }
 _INFORMATION_URI = {
     "bandit": "https://bandit.readthedocs.io/",

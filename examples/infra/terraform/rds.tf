@@ -19,4 +19,8 @@ resource "aws_db_instance" "orders" {
   publicly_accessible     = true
   backup_retention_period = 7
   skip_final_snapshot     = true
+
+  tags = {
+    service = "api"
+  }
 }

@@ -2,6 +2,10 @@
 # planted: P45, P46, P47 (no KMS encryption, no versioning, no public access block)
 resource "aws_s3_bucket" "invoices" {
   bucket = "acme-${var.environment}-invoices"
+
+  tags = {
+    service = "payments"
+  }
 }
 
 # planted: P44
@@ -13,6 +17,10 @@ resource "aws_s3_bucket_acl" "invoices" {
 # Raw exports written by the database unload job, read by the export worker.
 resource "aws_s3_bucket" "raw_exports" {
   bucket = "acme-${var.environment}-raw-exports"
+
+  tags = {
+    service = "worker"
+  }
 }
 
 resource "aws_s3_bucket_versioning" "raw_exports" {
@@ -44,6 +52,10 @@ resource "aws_s3_bucket_public_access_block" "raw_exports" {
 resource "aws_s3_bucket" "customer_exports_us" {
   provider = aws.us
   bucket   = "acme-${var.environment}-customer-exports-us"
+
+  tags = {
+    service = "worker"
+  }
 }
 
 resource "aws_s3_bucket_versioning" "customer_exports_us" {

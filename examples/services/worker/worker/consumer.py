@@ -11,12 +11,13 @@ import requests
 
 logger = logging.getLogger("worker")
 
+# planted: P53
 QUEUE_URL = os.environ.get("EXPORT_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/customer-exports")
 RAW_BUCKET = os.environ.get("RAW_BUCKET", "acme-prod-raw-exports")
 EXPORT_BUCKET = os.environ.get("EXPORT_BUCKET", "acme-prod-customer-exports-us")
 WORK_DIR = os.environ.get("WORK_DIR", "/var/lib/worker")
 
-# planted: P23
+# planted: P23, P52
 sqs = boto3.client("sqs", region_name="us-east-1")
 s3 = boto3.client("s3")
 
