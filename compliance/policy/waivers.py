@@ -44,6 +44,8 @@ from pydantic import (
 )
 
 from compliance.errors import ConfigError, Problem
+from compliance.policy import expiry
+from compliance.policy.expiry import Expiry
 from compliance.policy.files import read_yaml, validate_file, validate_items
 
 #: Where a repository keeps its waivers, relative to its root, unless its config says.
@@ -73,22 +75,13 @@ class WaiverEntry(_Strict):
     owner: Text
     approver: Text
     ticket: Text | None = None
-    expires: date
+    expires: Expiry
 
     @field_validator("fingerprint", mode="before")
     @classmethod
     def _quoted(cls, value: Any) -> Any:
         if isinstance(value, int | float):
             raise ValueError("YAML read this fingerprint as a number: put it in quotes")
-        return value
-
-    @field_validator("expires", mode="before")
-    @classmethod
-    def _date_only(cls, value: Any) -> Any:
-        # YAML reads 2027-03-31 as a date; a quoted "2027-03-31" is fine too. A timestamp
-        # ("2027-03-31T10:00") is not: a waiver expires at the end of a day, not an hour.
-        if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-            raise ValueError("expected a date as YYYY-MM-DD")
         return value
 
     @model_validator(mode="after")
@@ -129,7 +122,7 @@ class Waiver:
 
     def in_force(self, today: date) -> bool:
         """True through the whole of the expiry day."""
-        return today <= self.expires
+        return expiry.in_force(self.expires, today)
 
     def describe(self) -> str:
         if self.fingerprint is not None:

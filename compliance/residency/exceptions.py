@@ -23,11 +23,12 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
 from compliance.errors import Problem, validation_problems
+from compliance.policy import expiry
+from compliance.policy.expiry import Expiry
 from compliance.policy.files import prefixed
 from compliance.policy.waivers import path_glob
 
@@ -56,14 +57,7 @@ class ExceptionEntry(_Strict):
     owner: Text
     approver: Text | None = None
     ticket: Text | None = None
-    expires: date
-
-    @field_validator("expires", mode="before")
-    @classmethod
-    def _date_only(cls, value: Any) -> Any:
-        if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-            raise ValueError("expected a date as YYYY-MM-DD")
-        return value
+    expires: Expiry
 
     @model_validator(mode="after")
     def _scope(self) -> ExceptionEntry:
@@ -93,7 +87,7 @@ class ResidencyException:
 
     def in_force(self, today: date) -> bool:
         """True through the whole of the expiry day."""
-        return today <= self.expires
+        return expiry.in_force(self.expires, today)
 
     def matches(
         self, *, rule: str | None, address: str, path: str, service: str, region: str | None

@@ -19,9 +19,7 @@ Oddities this adapter owns:
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -44,20 +42,16 @@ from compliance.scanners.interface import (
     ScannerOutput,
     ScanSettings,
 )
-from compliance.scanners.process import (
-    Completed,
-    ProcessRunner,
-    arg_cost,
-    argv_budget,
-    describe_exit,
-    find_executable,
+from compliance.scanners.process import ProcessRunner, describe_exit, find_executable
+from compliance.scanners.semgrep_run import (
+    OFFLINE_FLAGS,
+    parse_envelope,
+    run_batches,
+    scan_command,
 )
 from compliance.scanners.source import SnippetReader
 
 NAME = "semgrep"
-OFFLINE_FLAGS = ("--metrics=off", "--disable-version-check")
-#: Every finding comes back, `# nosemgrep` or not: NosemIndex marks the silenced ones.
-KEEP_SUPPRESSED = ("--disable-nosem",)
 #: semgrep's own severities, used only when a rule lacks our `metadata.severity`.
 _SEMGREP_SEVERITY = {
     "ERROR": Severity.HIGH,
@@ -88,38 +82,29 @@ class SemgrepScanner:
         files = ctx.inventory.python_files
         if not files:
             raise NothingToScan("no Python files")
-        rules = rules_dir(ctx.settings)
-        exe = _executable(ctx.settings)
-        base = [
-            exe,
-            "scan",
-            "--config",
-            str(rules),
-            "--json",
-            *OFFLINE_FLAGS,
-            *KEEP_SUPPRESSED,
-            "--quiet",
-            "--jobs",
-            str(max(1, ctx.settings.jobs)),
-        ]
+        # Every finding comes back, `# nosemgrep` or not: NosemIndex marks the silenced ones.
+        base = scan_command(_executable(ctx.settings), rules_dir(ctx.settings), ctx.settings.jobs)
         findings: list[RawFinding] = []
         skipped: list[Skip] = []
         commands: list[tuple[str, ...]] = []
         raws: list[bytes] = []
         version: str | None = None
-        for chunk in _chunks(files, argv_budget() - sum(arg_cost(a) for a in base)):
-            done = proc.run(
-                [*base, "--", *chunk],
-                tool=NAME,
-                timeout_s=ctx.settings.timeout_s,
-                cwd=ctx.root,
-            )
-            parsed = parse_semgrep_output(_checked(done), ctx.root)
+        batches = run_batches(
+            proc,
+            base,
+            files,
+            tool=NAME,
+            timeout_s=ctx.settings.timeout_s,
+            cwd=ctx.root,
+            detail_from_json=True,
+        )
+        for batch in batches:
+            parsed = parse_semgrep_output(batch.stdout, ctx.root)
             findings.extend(parsed.findings)
             skipped.extend(parsed.skipped)
             version = version or parsed.version
-            commands.append((*base, f"<{len(chunk)} of {len(files)} Python files>"))
-            raws.append(done.stdout)
+            commands.append((*base, f"<{batch.files} of {len(files)} Python files>"))
+            raws.append(batch.stdout)
         return ScannerOutput(
             findings=tuple(findings),
             version=version,
@@ -145,45 +130,6 @@ def _executable(settings: ScanSettings) -> str:
     return exe
 
 
-def _chunks(files: Sequence[str], budget: int) -> list[list[str]]:
-    """As few command lines as the kernel allows (each semgrep start costs about a second)."""
-    chunks: list[list[str]] = [[]]
-    size = 0
-    for name in files:
-        if chunks[-1] and size + arg_cost(name) > budget:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(name)
-        size += arg_cost(name)
-    return chunks
-
-
-def _checked(done: Completed) -> bytes:
-    # 0: ran (findings or not); 1: findings with --error (not used). Anything else failed,
-    # but semgrep still prints JSON with the reason, which parse_semgrep_output reports.
-    if not done.stdout.strip():
-        raise ScannerFailure(
-            f"semgrep printed nothing ({describe_exit(done.returncode)}): "
-            f"{done.stderr_tail() or 'no error output'}"
-        )
-    if done.returncode not in (0, 1):
-        detail = _error_summary(done.stdout) or done.stderr_tail() or "no detail"
-        raise ScannerFailure(f"semgrep failed ({describe_exit(done.returncode)}): {detail}")
-    return done.stdout
-
-
-def _error_summary(stdout: bytes) -> str | None:
-    try:
-        data = json.loads(stdout)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    errors = data.get("errors") if isinstance(data, dict) else None
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        first = errors[0]
-        return str(first.get("message") or first.get("type") or "")[:400]
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class ParsedSemgrep:
     findings: tuple[RawFinding, ...]
@@ -193,31 +139,15 @@ class ParsedSemgrep:
 
 def parse_semgrep_output(stdout: bytes, root: Path) -> ParsedSemgrep:
     """Parse `semgrep --json`. A shape we do not understand is a failure, never a pass."""
-    try:
-        data = json.loads(stdout)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ScannerFailure(f"semgrep printed output that is not JSON: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
-        raise ScannerFailure("semgrep printed JSON without a 'results' list")
-    skipped: list[Skip] = []
-    for error in data.get("errors") or []:
-        if not isinstance(error, dict):
-            raise ScannerFailure("semgrep printed an error entry that is not an object")
-        level = str(error.get("level", "error")).lower()
-        path = error.get("path")
-        message = str(error.get("message") or error.get("type") or "unknown error")
-        if level == "error" or not path:
-            raise ScannerFailure(f"semgrep reported an error: {message.strip()[:400]}")
-        kind = error.get("type")
-        reason = kind[0] if isinstance(kind, list) and kind else kind
-        skipped.append(
-            Skip(str(path), f"semgrep could not analyse it: {reason or message}", tool=NAME)
-        )
+    envelope = parse_envelope(stdout)
+    skipped = tuple(
+        Skip(e.path, f"semgrep could not analyse it: {e.kind or e.message}", tool=NAME)
+        for e in envelope.file_errors
+    )
     reader = SnippetReader(root)
     nosem = NosemIndex(reader)
-    findings = tuple(nosem.apply(*_finding(item, reader)) for item in data["results"])
-    version = data.get("version")
-    return ParsedSemgrep(findings, tuple(skipped), str(version) if version else None)
+    findings = tuple(nosem.apply(*_finding(item, reader)) for item in envelope.results)
+    return ParsedSemgrep(findings, skipped, envelope.version)
 
 
 def _finding(item: Any, reader: SnippetReader) -> tuple[RawFinding, str]:

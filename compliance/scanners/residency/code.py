@@ -11,7 +11,6 @@ without any costs nothing. Each rule focuses on the literal and prints it as its
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,19 +21,14 @@ from compliance.model import Skip
 from compliance.residency.endpoints import ENDPOINT_HINTS, endpoint_location
 from compliance.residency.placement import Placement, Resolved, Role
 from compliance.residency.regions import Provider, RegionTables
-from compliance.scanners.process import (
-    Completed,
-    ProcessRunner,
-    arg_cost,
-    argv_budget,
-    describe_exit,
-    find_executable,
-)
+from compliance.scanners.process import ProcessRunner, find_executable
+from compliance.scanners.semgrep_run import parse_envelope, run_batches, scan_command
 from compliance.scanners.source import SnippetReader
 
 NAME = "residency"
 SEMGREP = "semgrep"
-OFFLINE_FLAGS = ("--metrics=off", "--disable-version-check", "--disable-nosem")
+#: Starts every message about semgrep's run.
+_PREFIX = f"{NAME}: "
 #: A Python file without one of these cannot create a cloud client or name an endpoint.
 MARKERS = tuple(
     m.encode()
@@ -95,48 +89,23 @@ def run_code_rules(
     timeout_s: float,
     tables: RegionTables,
 ) -> CodeRun:
-    base = [exe, "scan", "--config", str(rules), "--json", *OFFLINE_FLAGS, "--quiet"]
-    base += ["--jobs", str(max(1, jobs))]
+    base = scan_command(exe, rules, jobs)
     placements: list[Placement] = []
     skipped: list[Skip] = []
     commands: list[tuple[str, ...]] = []
     raws: list[bytes] = []
     version: str | None = None
-    for chunk in _chunks(files, argv_budget() - sum(arg_cost(a) for a in base)):
-        done = proc.run([*base, "--", *chunk], tool=NAME, timeout_s=timeout_s, cwd=root)
-        parsed = parse_code_output(_checked(done), root, tables)
+    batches = run_batches(
+        proc, base, files, tool=NAME, timeout_s=timeout_s, cwd=root, prefix=_PREFIX
+    )
+    for batch in batches:
+        parsed = parse_code_output(batch.stdout, root, tables)
         placements += parsed.placements
         skipped += parsed.skipped
         version = version or parsed.version
-        commands.append((*base, f"<{len(chunk)} Python files that use a cloud SDK>"))
-        raws.append(done.stdout)
+        commands.append((*base, f"<{batch.files} Python files that use a cloud SDK>"))
+        raws.append(batch.stdout)
     return CodeRun(tuple(placements), tuple(skipped), version, tuple(commands), tuple(raws))
-
-
-def _chunks(files: Sequence[str], budget: int) -> list[list[str]]:
-    chunks: list[list[str]] = [[]]
-    size = 0
-    for name in files:
-        if chunks[-1] and size + arg_cost(name) > budget:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(name)
-        size += arg_cost(name)
-    return chunks
-
-
-def _checked(done: Completed) -> bytes:
-    if not done.stdout.strip():
-        raise ScannerFailure(
-            f"residency: semgrep printed nothing ({describe_exit(done.returncode)}): "
-            f"{done.stderr_tail() or 'no error output'}"
-        )
-    if done.returncode not in (0, 1):
-        raise ScannerFailure(
-            f"residency: semgrep failed ({describe_exit(done.returncode)}): "
-            f"{done.stderr_tail() or 'no detail'}"
-        )
-    return done.stdout
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,26 +117,14 @@ class ParsedCode:
 
 def parse_code_output(stdout: bytes, root: Path, tables: RegionTables) -> ParsedCode:
     """Parse `semgrep --json` of our residency rules. Pure but for reading matched lines."""
-    try:
-        data = json.loads(stdout)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ScannerFailure(f"residency: semgrep printed output that is not JSON: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
-        raise ScannerFailure("residency: semgrep printed JSON without a 'results' list")
-    skipped: list[Skip] = []
-    for error in data.get("errors") or []:
-        if not isinstance(error, dict):
-            raise ScannerFailure("residency: semgrep printed an error entry that is not an object")
-        level = str(error.get("level", "error")).lower()
-        path = error.get("path")
-        message = str(error.get("message") or error.get("type") or "unknown error").strip()
-        if level == "error" or not path:
-            raise ScannerFailure(f"residency: semgrep reported an error: {message[:400]}")
-        skipped.append(Skip(str(path), f"semgrep could not analyse it: {message[:200]}", NAME))
+    envelope = parse_envelope(stdout, prefix=_PREFIX)
+    skipped = tuple(
+        Skip(e.path, f"semgrep could not analyse it: {e.message.strip()[:200]}", NAME)
+        for e in envelope.file_errors
+    )
     reader = SnippetReader(root)
-    placements = [p for item in data["results"] if (p := _placement(item, reader, tables))]
-    version = data.get("version")
-    return ParsedCode(tuple(placements), tuple(skipped), str(version) if version else None)
+    placements = [p for item in envelope.results if (p := _placement(item, reader, tables))]
+    return ParsedCode(tuple(placements), skipped, envelope.version)
 
 
 def _placement(item: Any, reader: SnippetReader, tables: RegionTables) -> Placement | None:

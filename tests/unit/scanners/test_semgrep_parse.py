@@ -67,7 +67,7 @@ def test_garbage_is_a_failure_never_a_pass(garbage: bytes) -> None:
 
 def test_file_lists_are_split_only_past_the_kernel_limit() -> None:
     from compliance.scanners.process import arg_cost
-    from compliance.scanners.semgrep import _chunks
+    from compliance.scanners.semgrep_run import chunks as _chunks
 
     files = [f"pkg/module_{i:05d}.py" for i in range(4000)]
     assert _chunks(files, 1_000_000) == [files]

@@ -1,0 +1,162 @@
+"""Running semgrep offline over explicit files, for the adapters that use it (the semgrep
+scanner and the residency code checks). Not an adapter: it owns semgrep's command line, its
+exit codes and its JSON envelope; each adapter owns what the results mean.
+
+- `--metrics=off --disable-version-check`: offline (without the version check semgrep waits
+  ~97 s for the network). No registry config is ever used.
+- `--disable-nosem`: every finding comes back, `# nosemgrep` or not; the adapter decides.
+- Files are passed explicitly (given a folder, semgrep silently skips tests/, build/ and
+  .gitignored paths), split into as few command lines as the kernel allows.
+- Exit 0 (ran) or 1 (findings with --error, not used); anything else failed. Per-file
+  problems are `errors` of level "warn" with a path; any other error means the run is not
+  trusted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compliance.errors import ScannerFailure
+from compliance.scanners.process import (
+    Completed,
+    ProcessRunner,
+    arg_cost,
+    argv_budget,
+    describe_exit,
+)
+
+OFFLINE_FLAGS = ("--metrics=off", "--disable-version-check")
+#: Every finding comes back, `# nosemgrep` or not: the adapter decides what a comment silences.
+KEEP_SUPPRESSED = ("--disable-nosem",)
+
+
+def scan_command(exe: str, rules: Path, jobs: int) -> list[str]:
+    """`semgrep scan` of one rule folder, JSON, offline, before the `--` and the files."""
+    return [
+        exe,
+        "scan",
+        "--config",
+        str(rules),
+        "--json",
+        *OFFLINE_FLAGS,
+        *KEEP_SUPPRESSED,
+        "--quiet",
+        "--jobs",
+        str(max(1, jobs)),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One semgrep run: how many files it was given and its JSON (exit code checked)."""
+
+    files: int
+    stdout: bytes
+
+
+def run_batches(
+    proc: ProcessRunner,
+    command: Sequence[str],
+    files: Sequence[str],
+    *,
+    tool: str,
+    timeout_s: float,
+    cwd: Path,
+    prefix: str = "",
+    detail_from_json: bool = False,
+) -> Iterator[Batch]:
+    """Run `command -- files…` in as few processes as the argv budget allows, one at a time,
+    as the caller asks for the next (a failure stops the rest). `prefix` starts every error
+    message; with `detail_from_json`, a failed run is explained by semgrep's first JSON
+    error before its stderr."""
+    for chunk in chunks(files, argv_budget() - sum(arg_cost(a) for a in command)):
+        done = proc.run([*command, "--", *chunk], tool=tool, timeout_s=timeout_s, cwd=cwd)
+        yield Batch(len(chunk), _checked(done, prefix, detail_from_json))
+
+
+def chunks(files: Sequence[str], budget: int) -> list[list[str]]:
+    """As few command lines as the kernel allows (each semgrep start costs about a second)."""
+    out: list[list[str]] = [[]]
+    size = 0
+    for name in files:
+        if out[-1] and size + arg_cost(name) > budget:
+            out.append([])
+            size = 0
+        out[-1].append(name)
+        size += arg_cost(name)
+    return out
+
+
+def _checked(done: Completed, prefix: str, detail_from_json: bool) -> bytes:
+    # 0: ran (findings or not); 1: findings with --error (not used). Anything else failed,
+    # but semgrep still prints JSON with the reason, which parse_envelope reports.
+    if not done.stdout.strip():
+        raise ScannerFailure(
+            f"{prefix}semgrep printed nothing ({describe_exit(done.returncode)}): "
+            f"{done.stderr_tail() or 'no error output'}"
+        )
+    if done.returncode not in (0, 1):
+        summary = _error_summary(done.stdout) if detail_from_json else None
+        detail = summary or done.stderr_tail() or "no detail"
+        raise ScannerFailure(f"{prefix}semgrep failed ({describe_exit(done.returncode)}): {detail}")
+    return done.stdout
+
+
+def _error_summary(stdout: bytes) -> str | None:
+    try:
+        data = json.loads(stdout)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        first = errors[0]
+        return str(first.get("message") or first.get("type") or "")[:400]
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class FileError:
+    """A file semgrep could not analyse (an error of level "warn" with a path)."""
+
+    path: str
+    kind: str | None  # semgrep's error type (the first, when it gives a list)
+    message: str  # as semgrep wrote it, not stripped
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """`semgrep --json`, validated: the results (each for the adapter to read), per-file
+    errors and semgrep's version."""
+
+    results: tuple[Any, ...]
+    file_errors: tuple[FileError, ...]
+    version: str | None
+
+
+def parse_envelope(stdout: bytes, *, prefix: str = "") -> Envelope:
+    """A shape we do not understand, or an error that is not about one file, is a failure,
+    never a pass. `prefix` starts every error message."""
+    try:
+        data = json.loads(stdout)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ScannerFailure(f"{prefix}semgrep printed output that is not JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise ScannerFailure(f"{prefix}semgrep printed JSON without a 'results' list")
+    file_errors: list[FileError] = []
+    for error in data.get("errors") or []:
+        if not isinstance(error, dict):
+            raise ScannerFailure(f"{prefix}semgrep printed an error entry that is not an object")
+        level = str(error.get("level", "error")).lower()
+        path = error.get("path")
+        message = str(error.get("message") or error.get("type") or "unknown error")
+        if level == "error" or not path:
+            raise ScannerFailure(f"{prefix}semgrep reported an error: {message.strip()[:400]}")
+        kind = error.get("type")
+        reason = kind[0] if isinstance(kind, list) and kind else kind
+        file_errors.append(FileError(str(path), str(reason) if reason else None, message))
+    version = data.get("version")
+    return Envelope(tuple(data["results"]), tuple(file_errors), str(version) if version else None)
