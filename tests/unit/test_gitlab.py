@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -613,12 +612,10 @@ def synthetic(kind: str, count: int) -> ScanResult:
 @pytest.mark.parametrize(
     "renderer", [GitlabSastRenderer(), GitlabDependencyScanningRenderer()], ids=lambda r: r.name
 )
-def test_fifty_thousand_findings_render_fast(
+def test_fifty_thousand_findings_render_whole(
     renderer: GitlabSastRenderer | GitlabDependencyScanningRenderer,
 ) -> None:
+    # Speed is measured in benchmarks/render.py, not asserted here.
     result = synthetic("sast" if renderer.name == "gitlab-sast" else "dependency", 50_000)
-    began = time.perf_counter()
     text = renderer.render(result, RenderOptions())
-    elapsed = time.perf_counter() - began
-    assert elapsed < 2.0, f"{renderer.name}: {elapsed:.2f}s"
     assert text.count('\n    {"id": ') == 50_000

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable
@@ -385,10 +384,7 @@ def synthetic(count: int) -> ScanResult:
     return scan_result(findings, controls)
 
 
-def test_fifty_thousand_findings_render_fast() -> None:
+def test_fifty_thousand_findings_render_whole() -> None:
+    # Speed is measured in benchmarks/render.py, not asserted here.
     result = synthetic(50_000)
-    began = time.perf_counter()
-    text = render(result)
-    elapsed = time.perf_counter() - began
-    assert elapsed < 2.0, f"{elapsed:.2f}s"
-    assert parse(text).failures == 43
+    assert parse(render(result)).failures == 43
