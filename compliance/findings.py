@@ -148,7 +148,7 @@ def finalize(
         findings.append(
             Finding(
                 fingerprint=_fingerprint(raw, anchor, occurrence),
-                service=attribute(raw.location.path),
+                service=raw.service or attribute(raw.location.path),
                 tool=raw.tool,
                 rule_id=raw.rule_id,
                 title=raw.title,

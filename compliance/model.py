@@ -162,6 +162,10 @@ class RawFinding:
     #: Set when the tool's own inline suppression (`# nosec`, `# nosemgrep`,
     #: `checkov:skip=`) silenced this finding: reported and counted, never gated.
     suppression: Suppression | None = None
+    #: The owning service when the adapter knows it better than the path does (a Terraform
+    #: resource outside every service folder, tied to a service by its `service` tag);
+    #: None: the service that owns the path.
+    service: ServiceName | None = None
 
 
 @dataclass(frozen=True, slots=True)

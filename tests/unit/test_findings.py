@@ -6,6 +6,7 @@ import pytest
 
 from compliance.findings import compute_fingerprint, finalize, redact
 from compliance.model import (
+    REPO_SERVICE,
     FindingKind,
     Location,
     Package,
@@ -131,3 +132,15 @@ def test_secret_findings_never_carry_the_secret() -> None:
 def test_attribution_uses_the_callable() -> None:
     (finding,) = finalize([raw(path="services/api/x.py")], lambda p: ServiceName(p.split("/")[1]))
     assert finding.service == "api"
+
+
+def test_an_adapters_service_overrides_attribution_by_path() -> None:
+    tagged = replace(raw(path="infra/s3.tf"), service=ServiceName("worker"))
+    found = finalize([tagged, raw(path="infra/other.tf")], lambda p: REPO_SERVICE)
+    by_path = {f.location.path: f for f in found}
+    assert {p: f.service for p, f in by_path.items()} == {
+        "infra/s3.tf": "worker",
+        "infra/other.tf": REPO_SERVICE,
+    }
+    # the service is not part of the identity
+    assert by_path["infra/s3.tf"].fingerprint == compute_fingerprint(raw(path="infra/s3.tf"), 0)

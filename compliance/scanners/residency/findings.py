@@ -12,6 +12,7 @@ from compliance.model import (
     Location,
     RawFinding,
     RuleId,
+    ServiceName,
     Severity,
     Suppression,
     SuppressionKind,
@@ -133,6 +134,9 @@ def _finding(
         resource=None if code else placement.address,
         category=CATEGORY,
         suppression=suppression,
+        # the service whose data it is (by path, or by the resource's `service` tag); when
+        # the owner is not known (a tag naming no service), the path decides
+        service=ServiceName(check.owner.service) if check.owner.problem is None else None,
     )
 
 
