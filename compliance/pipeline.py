@@ -55,7 +55,6 @@ from compliance.scanners.process import ProcessRunner, find_executable
 from compliance.scanners.registry import REGISTRY
 from compliance.scanners.runner import Progress, run_scanners
 from compliance.services import attributor, discover_services, load_codeowners, repo_service
-from compliance.threatmodel.store import model_owners
 from compliance.threatmodel.workflow import load_threat_models
 
 
@@ -391,10 +390,8 @@ def run_scan(
     outcomes = run_scanners(scanners, ctx, runner, progress)
 
     services = prepared.services
-    # A finding on a threat-model file belongs to the service it models, not to (repo).
-    attribute = model_owners(config, services).attribute(attributor(services))
     findings = map_findings(
-        finalize((f for o in outcomes for f in o.findings), attribute),
+        finalize((f for o in outcomes for f in o.findings), attributor(services)),
         policies.controls.rules,
     )
     if any(f.service == REPO_SERVICE for f in findings):

@@ -8,13 +8,11 @@ the repository's `<dir>/library/*.yaml`, when that folder exists and is not the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from compliance.config import RepoConfig, bundled_threatmodels_dir
 from compliance.errors import ConfigError, Problem
-from compliance.model import Service, ServiceName
 from compliance.policy.catalogue import Catalogue
 from compliance.threatmodel.library import LIBRARY_DIR, Library, load_library
 from compliance.threatmodel.modelfile import LoadedModel, load_model
@@ -96,29 +94,3 @@ def load_models(root: Path, config: RepoConfig, library: Library) -> ModelSet:
 
 def _display_dir(config: RepoConfig) -> str:
     return PurePosixPath(config.threatmodel.dir.replace("\\", "/")).as_posix().strip("/") or "."
-
-
-def model_owners(config: RepoConfig, services: Sequence[Service]) -> ModelOwners:
-    """Findings on `<dir>/<service>.yaml` belong to that service, wherever the folder is."""
-    base = _display_dir(config)
-    owned = {
-        f"{base}/{service.name}{suffix}" if base != "." else f"{service.name}{suffix}": service.name
-        for service in services
-        for suffix in MODEL_SUFFIXES
-    }
-    return ModelOwners(owned)
-
-
-@dataclass(frozen=True, slots=True)
-class ModelOwners:
-    """Repo-relative model file paths -> the service each models."""
-
-    paths: dict[str, ServiceName]
-
-    def attribute(self, fallback: Callable[[str], ServiceName]) -> Callable[[str], ServiceName]:
-        """An attributor: a model file's service, else whatever `fallback` says."""
-
-        def attribute(path: str) -> ServiceName:
-            return self.paths.get(path) or fallback(path)
-
-        return attribute

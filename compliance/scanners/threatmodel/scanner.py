@@ -16,7 +16,7 @@ from __future__ import annotations
 from compliance import __version__
 from compliance.config import find_config
 from compliance.errors import ConfigError, ScannerFailure
-from compliance.model import Location, RawFinding, RuleId
+from compliance.model import Location, RawFinding, RuleId, ServiceName
 from compliance.scanners.interface import NothingToScan, ScanContext, ScannerOutput, ScanSettings
 from compliance.scanners.process import ProcessRunner
 from compliance.services import discover_services
@@ -53,13 +53,20 @@ class ThreatModelScanner:
             raise ScannerFailure(f"threatmodel: invalid threat model files: {problems}") from None
         failures = evaluate(workspace, ctx.today)
         return ScannerOutput(
-            findings=tuple(threat_model_finding(f) for f in failures),
+            findings=tuple(
+                threat_model_finding(f, known={s.name for s in services}) for f in failures
+            ),
             version=__version__,
             skipped=workspace.detection.skipped,
         )
 
 
-def threat_model_finding(failure: Failure) -> RawFinding:
+def threat_model_finding(
+    failure: Failure, known: set[str] | frozenset[str] = frozenset()
+) -> RawFinding:
+    """The finding of one failed check. It belongs to the service it is about (its model
+    file lives under threatmodels/, outside the service's folder); an orphaned model's
+    service no longer exists, so its path decides (the `(repo)` pseudo-service)."""
     threat = failure.threat
     line = failure.line
     return RawFinding(
@@ -73,6 +80,7 @@ def threat_model_finding(failure: Failure) -> RawFinding:
         cwe=threat.cwe if threat is not None else (),
         resource=failure.resource,
         category=CATEGORY,
+        service=ServiceName(failure.service) if failure.service in known else None,
     )
 
 
