@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -387,7 +388,14 @@ def run_scan(
     )
     scanners = [REGISTRY[name]() for name in names]
     runner = proc or ProcessRunner(record_dir=options.record_dir)
-    outcomes = run_scanners(scanners, ctx, runner, progress)
+    # Hashing the inputs (a full advisory database is ~0.3 s) needs nothing the scanners
+    # produce: do it while they run, not after.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        hashing = background.submit(
+            _inputs, policies, settings, prepared.root, names, config.threatmodel.dir
+        )
+        outcomes = run_scanners(scanners, ctx, runner, progress)
+        inputs = hashing.result()
 
     services = prepared.services
     findings = map_findings(
@@ -408,7 +416,6 @@ def run_scan(
             key=lambda s: (s.path, s.tool or "", s.reason),
         )
     )
-    inputs = _inputs(policies, settings, prepared.root, names, config.threatmodel.dir)
     verdict = evaluate_gate(
         findings, runs, controls, services, policies.gate, fail_on=options.fail_on
     )
