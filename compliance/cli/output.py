@@ -28,11 +28,16 @@ def parse_outputs(values: tuple[str, ...]) -> list[tuple[str, Path]]:
         if fmt not in RENDERERS:
             raise UsageError(f"-o {value!r}: unknown format {fmt!r}; known: {', '.join(RENDERERS)}")
         target = Path(path)
-        folder = target.parent if str(target.parent) else Path()
-        if not folder.is_dir():  # say so now, not after a ten-minute scan
-            raise UsageError(f"-o {value!r}: folder {folder} does not exist")
+        require_folder(target, f"-o {value!r}")  # say so now, not after a ten-minute scan
         outputs.append((fmt, target))
     return outputs
+
+
+def require_folder(path: Path, option: str) -> None:
+    """A usage error, before anything runs, when `path` would be written into a folder that
+    does not exist."""
+    if not path.parent.is_dir():
+        raise UsageError(f"{option}: folder {path.parent} does not exist")
 
 
 def file_options(link_base: str | None) -> RenderOptions:
@@ -83,7 +88,7 @@ def echo_report(result: ScanResult, fmt: str, options: RenderOptions) -> None:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write `text` to a temporary file beside `path`, then rename it over `path`."""
-    folder = path.parent if str(path.parent) else Path()
+    folder = path.parent
     if not folder.is_dir():
         raise EnvironmentFailure(f"cannot write {path}: folder {folder} does not exist")
     try:

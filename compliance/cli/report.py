@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from compliance.cli.output import echo_report, file_options, stdout_options, write_report
+from compliance.cli.output import (
+    echo_report,
+    file_options,
+    require_folder,
+    stdout_options,
+    write_report,
+)
 from compliance.errors import UsageError
 from compliance.reporting import REGISTRY as RENDERERS
 from compliance.reporting.load import load_result
@@ -43,9 +49,7 @@ def report(result_path: Path, fmt: str, output: Path | None, link_base: str | No
     if not result_path.is_file():
         raise UsageError(f"no such file: {result_path}")
     if output is not None:
-        folder = output.parent if str(output.parent) else Path()
-        if not folder.is_dir():
-            raise UsageError(f"-o {output}: folder {folder} does not exist")
+        require_folder(output, f"-o {output}")
     result = load_result(result_path, str(result_path))
     if output is None:
         echo_report(result, fmt, stdout_options(fmt, link_base))

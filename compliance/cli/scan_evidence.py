@@ -17,6 +17,7 @@ import click
 
 from compliance.cli import clock
 from compliance.cli.evidence.bundle import UNSIGNED_WARNING, read_signing_key
+from compliance.cli.output import require_folder
 from compliance.errors import UsageError
 from compliance.evidence.archive import ArchiveFormat
 from compliance.evidence.assessors import load_rule_scanners
@@ -51,9 +52,7 @@ def prepare_evidence(
         return None
     fmt = cast(ArchiveFormat | None, archive)
     final = bundle_target(target, fmt)
-    folder = final.parent if str(final.parent) else Path()
-    if not folder.is_dir():
-        raise UsageError(f"--evidence {target}: folder {folder} does not exist")
+    require_folder(final, f"--evidence {target}")
     check_bundle_target(final, fmt, force=False)
     return EvidenceRequest(target, fmt, read_signing_key(sign_key, dict(os.environ)))
 

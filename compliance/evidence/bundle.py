@@ -150,7 +150,7 @@ def write_bundle(
     """
     _check_reports(result, reports)
     final = bundle_target(target, archive)
-    folder = final.parent if str(final.parent) else Path()
+    folder = final.parent
     if not folder.is_dir():
         raise UsageError(f"cannot write {final}: folder {folder} does not exist")
     check_bundle_target(final, archive, force=force)

@@ -169,7 +169,7 @@ def write_key_pair(prefix: Path) -> KeyPair:
     """
     private_path = prefix.with_name(prefix.name + ".key")
     public_path = prefix.with_name(prefix.name + ".pub")
-    folder = prefix.parent if str(prefix.parent) else Path()
+    folder = prefix.parent
     if not folder.is_dir():
         raise UsageError(f"cannot write {private_path}: folder {folder} does not exist")
     for path in (private_path, public_path):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from compliance.cli.output import write_atomic
+from compliance.cli.output import require_folder, write_atomic
 from compliance.errors import UsageError
 from compliance.evidence.oscal.document import OSCAL_VERSION, render_assessment_results
 from compliance.reporting.load import load_result
@@ -35,9 +35,7 @@ def oscal(result_path: Path, output: Path | None) -> None:
     if not result_path.is_file():
         raise UsageError(f"no such file: {result_path}")
     if output is not None:
-        folder = output.parent if str(output.parent) else Path()
-        if not folder.is_dir():
-            raise UsageError(f"-o {output}: folder {folder} does not exist")
+        require_folder(output, f"-o {output}")
     result = load_result(result_path, str(result_path))
     text = render_assessment_results(result)
     if output is None:

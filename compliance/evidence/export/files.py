@@ -44,7 +44,7 @@ def render_export(report: PeriodReport) -> dict[str, str]:
 def check_export_target(target: Path, *, force: bool) -> None:
     """UsageError unless `target` can take an export: new, empty, or (with `force`) a folder
     that holds nothing but an earlier export's files. Nothing else is ever replaced."""
-    parent = target.parent if str(target.parent) else Path()
+    parent = target.parent
     if not parent.is_dir():
         raise UsageError(f"-o {target}: folder {parent} does not exist")
     if not target.exists():
@@ -71,7 +71,7 @@ def write_export(files: Mapping[str, str], target: Path, *, force: bool = False)
     an earlier export there (with `force`) is moved aside first and removed after.
     """
     check_export_target(target, force=force)
-    parent = target.parent if str(target.parent) else Path()
+    parent = target.parent
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
     except OSError as exc:
