@@ -27,6 +27,7 @@ from typing import Any, get_args
 
 import yaml
 
+from compliance import yamlsafe
 from compliance.errors import ConfigError, Problem
 from compliance.mapping import controls_for
 from compliance.model import (
@@ -165,7 +166,7 @@ def semgrep_inventory(policy_dir: Path) -> RuleInventory:
     rules: list[ToolRule] = []
     for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yamlsafe.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise ConfigError(
                 [Problem(str(path), "", f"cannot read the rule file: {exc}")]

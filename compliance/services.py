@@ -17,6 +17,7 @@ from typing import Any, get_args
 
 import yaml
 
+from compliance import yamlsafe
 from compliance.config import DataClass, RepoConfig
 from compliance.errors import ConfigError, Problem
 from compliance.inventory import Inventory
@@ -76,7 +77,7 @@ def _from_catalog(root: Path, inventory: Inventory, skipped: list[Skip]) -> list
         if PurePosixPath(rel).name not in ("catalog-info.yaml", "catalog-info.yml"):
             continue
         try:
-            documents = list(yaml.safe_load_all((root / rel).read_text(encoding="utf-8")))
+            documents = list(yamlsafe.safe_load_all((root / rel).read_text(encoding="utf-8")))
         except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
             skipped.append(Skip(rel, f"catalog-info not readable: {_first_line(exc)}"))
             continue

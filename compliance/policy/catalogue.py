@@ -18,6 +18,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from compliance import yamlsafe
 from compliance.errors import ConfigError, Problem, validation_problems
 
 
@@ -128,7 +129,7 @@ def _load_framework(
     for path in files:
         display = path.relative_to(base).as_posix()
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = yamlsafe.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem(display, "", f"cannot read: {exc}"))
             continue

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from compliance import yamlsafe
 from compliance.errors import ConfigError, Problem, validation_problems
 
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -23,7 +24,7 @@ def read_yaml(path: Path, display: str) -> Any:
     """The parsed YAML document; ConfigError naming the file and line when it is not one."""
     text = read_text(path, display)
     try:
-        return yaml.safe_load(text)
+        return yamlsafe.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from compliance import yamlsafe
 from compliance.errors import ConfigError, Problem, validation_problems
 from compliance.model import FindingKind
 from compliance.policy.catalogue import Automation, Catalogue, load_catalogue
@@ -215,7 +216,7 @@ def load_mapping_rules(folder: Path, catalogue: Catalogue | None) -> MappingRule
 def _parse_file(path: Path, display: str, problems: list[Problem]) -> list[tuple[int, RuleEntry]]:
     """The file's valid rules with their index; every problem goes to `problems`."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlsafe.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(display, "", f"cannot read: {exc}"))
         return []

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from compliance import yamlsafe
 from compliance.model import Skip
 from compliance.residency.documents import line_of, load_documents
 from compliance.residency.endpoints import arn_region
@@ -281,7 +282,7 @@ def _samconfig_regions(path: Path) -> list[str]:
     """Every `region` under a `deploy.parameters` table of a SAM CLI config."""
     try:
         text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+        data = tomllib.loads(text) if path.suffix == ".toml" else yamlsafe.safe_load(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, yaml.YAMLError):
         return []
     found = set()

@@ -42,6 +42,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from compliance import yamlsafe
 from compliance.errors import ConfigError, Problem, validation_problems
 from compliance.policy.files import read_text
 from compliance.threatmodel.facts import TAGS, Fact, FactKind, FactLocation
@@ -155,7 +156,7 @@ def load_model(path: Path, display: str, library: Library) -> LoadedModel:
 
 def parse_model(text: str, display: str, path: Path, library: Library) -> LoadedModel:
     try:
-        raw = yaml.safe_load(text)
+        raw = yamlsafe.safe_load(text)
         node = yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
