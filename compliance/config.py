@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from compliance import yamlsafe
 from compliance.errors import ConfigError, Problem, validation_problems
 
 if sys.version_info >= (3, 11):
@@ -45,11 +46,23 @@ class ServiceConfig(_Strict):
         return posix or "."
 
 
+class CacheConfig(_Strict):
+    """The result cache (safe to delete; `--no-cache` and `--cache-dir` override it)."""
+
+    enabled: bool = True
+    #: Relative to the repository root; keep it out of version control (it writes a
+    #: .gitignore of its own).
+    dir: str = Field(default=".compliance/cache", min_length=1)
+    #: Least recently used entries are evicted past this size.
+    max_mb: int = Field(default=256, ge=1, le=100_000)
+
+
 class ScanConfig(_Strict):
     advisory_db: str | None = None
     exclude: tuple[str, ...] = ()
     timeout_s: float = Field(default=900, gt=0)
     scanners: tuple[str, ...] | None = None
+    cache: CacheConfig = CacheConfig()
 
 
 class PolicyConfig(_Strict):
@@ -170,7 +183,7 @@ def _read_raw(path: Path, display: str) -> Any:
             raise ConfigError([Problem(display, "", f"invalid TOML: {exc}")]) from None
         return data.get("tool", {}).get("compliance")
     try:
-        return yaml.safe_load(text)
+        return yamlsafe.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

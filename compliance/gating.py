@@ -201,7 +201,8 @@ def evaluate_gate(
             reasons.append(
                 GateFailure(BUILT_IN, "scanner-error", f"scanner {run.name} failed: {run.error}")
             )
-    if not any(s.status is ScannerStatus.OK for s in scanners):
+    # No scanner at all happens only when a changed-files scan had nothing to look at.
+    if scanners and not any(s.status is ScannerStatus.OK for s in scanners):
         reasons.append(
             GateFailure(
                 BUILT_IN, "nothing-checked", "no scanner ran successfully: nothing was checked"

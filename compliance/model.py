@@ -7,7 +7,7 @@ Nothing here imports anything else of ours, and nothing here does I/O: every lat
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import total_ordering
 from typing import NewType
@@ -21,7 +21,7 @@ REPO_SERVICE = ServiceName("(repo)")
 
 #: Version of the JSON result schema (docs/result.schema.json). Bump the minor for additions,
 #: the major for anything a consumer could trip over.
-SCHEMA_VERSION = "2.2"
+SCHEMA_VERSION = "2.3"
 
 
 @total_ordering
@@ -416,6 +416,14 @@ class ToolInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class ScanScope:
+    """A scan of part of the repository: which files, chosen how ("staged changes")."""
+
+    source: str
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ScanResult:
     """Everything one scan produced. Renderers are pure functions of this value."""
 
@@ -430,7 +438,9 @@ class ScanResult:
     verdict: Verdict
     schema_version: str = SCHEMA_VERSION
     commit: str | None = None
-    changed_only: tuple[str, ...] | None = field(default=None)
+    #: Set when only changed files were scanned (pre-commit, --changed-since): the verdict
+    #: is about those files only.
+    scope: ScanScope | None = None
     #: One result per catalogue control, sorted by framework then natural id.
     controls: tuple[ControlResult, ...] = ()
     #: Every waiver of the waiver policy with what it did (sorted by id).

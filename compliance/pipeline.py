@@ -7,352 +7,55 @@ ScanResult; everything downstream is a pure function of that value.
 
 from __future__ import annotations
 
-import fnmatch
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from compliance import __version__
 from compliance.config import (
-    RepoConfig,
-    bundled_controls_dir,
     bundled_policy_dir,
     bundled_threatmodels_dir,
-    load_config,
 )
 from compliance.errors import ConfigError, Problem, ScannerFailure, UsageError
 from compliance.findings import finalize
 from compliance.gating import apply_baseline, apply_waivers, evaluate_gate
 from compliance.gitinfo import read_branch, read_commit
 from compliance.inputs import advisory_db_input, file_inputs, folder_files
-from compliance.inventory import Inventory, build_inventory
 from compliance.mapping import evaluate_controls, map_findings
 from compliance.model import (
     REPO_SERVICE,
     CiContext,
-    GateMode,
     InputFile,
     RunContext,
     ScanResult,
-    Service,
+    ScanScope,
     Severity,
-    Skip,
     ToolInfo,
+    WaiverState,
 )
-from compliance.policy.baseline import Baseline, load_baseline
+from compliance.partial import Partial, merge_outcomes
 from compliance.policy.files import display_path
-from compliance.policy.gate import DEFAULT_GATE_PATH, GatePolicy, load_gate
-from compliance.policy.mapping_rules import ControlPolicy, load_control_policy
-from compliance.policy.waivers import DEFAULT_WAIVERS_PATH, Waivers, load_waivers
-from compliance.residency.policy import (
-    ResidencyPolicy,
-    load_residency_policy,
-    residency_policy_path,
+from compliance.prepare import (
+    Policies,
+    Prepared,
+    ScanOptions,
+    load_policies,
+    prepare,
+    select_scanners,
 )
+from compliance.scanners.cache import ResultCache
 from compliance.scanners.interface import ScanContext, ScanSettings
+from compliance.scanners.keys import FileDigests
 from compliance.scanners.process import ProcessRunner, find_executable
 from compliance.scanners.registry import REGISTRY
-from compliance.scanners.runner import Progress, run_scanners
-from compliance.services import attributor, discover_services, load_codeowners, repo_service
-from compliance.threatmodel.workflow import load_threat_models
-
-
-@dataclass(frozen=True, slots=True)
-class ScanOptions:
-    """Everything a scan needs, already parsed from the command line."""
-
-    root: Path
-    config_path: Path | None = None
-    advisory_db: Path | None = None
-    fail_on: Severity | None = None
-    scanners: tuple[str, ...] | None = None
-    timeout_s: float | None = None
-    jobs: int = 2
-    policy_dir: Path | None = None
-    #: The catalogues and mapping rules (controls/); the bundled ones when None.
-    controls_dir: Path | None = None
-    available_binaries: frozenset[str] = frozenset()
-    executables: dict[str, str] = field(default_factory=dict)
-    #: Policy files named on the command line (they win over the config and the defaults).
-    gate_path: Path | None = None
-    waivers_path: Path | None = None
-    #: A baseline named on the command line: compare with it, and gate on new findings only.
-    baseline_path: Path | None = None
-    #: `compliance baseline create`: scan everything as it is, without any baseline.
-    ignore_baseline: bool = False
-    #: Keep every scanner command's argv, exit code, stdout and stderr here (for evidence).
-    record_dir: Path | None = None
-    #: The CI run, read from the environment by the CLI.
-    ci: CiContext | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """The repository as understood before any scanner runs (also used by `services`)."""
-
-    root: Path
-    config: RepoConfig
-    config_file: Path | None
-    inventory: Inventory
-    services: tuple[Service, ...]
-    skipped: tuple[Skip, ...]
-
-
-def prepare(root: Path, config_path: Path | None = None) -> Prepared:
-    if not root.exists():
-        raise UsageError(f"path does not exist: {root}")
-    if not root.is_dir():
-        raise UsageError(f"not a folder: {root}", hint="pass the repository's root folder")
-    root = root.resolve()
-    config, config_file = load_config(root, config_path)
-    inventory = build_inventory(root, exclude=config.scan.exclude)
-    discovery = discover_services(root, config, inventory)
-    return Prepared(
-        root,
-        config,
-        config_file,
-        inventory,
-        discovery.services,
-        inventory.skipped + discovery.skipped,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Policies:
-    """Every policy a scan applies, validated together before any scanner runs."""
-
-    controls: ControlPolicy
-    gate: GatePolicy
-    waivers: Waivers
-    baseline: Baseline | None
-    #: Where the baseline lives (the command line's, else the gate's `baseline`), if anywhere.
-    baseline_path: Path | None
-    #: (kind, path, display) of every policy file applied, for the result's `inputs`.
-    files: tuple[tuple[str, Path, str], ...] = ()
-
-
-def load_policies(prepared: Prepared, options: ScanOptions, today: date) -> Policies:
-    """Load the catalogues, mapping rules, gate, waivers and baseline: every problem of every
-    file is reported together (exit 3), and nothing is applied unless everything loads."""
-    problems: list[Problem] = []
-
-    def attempt(load: Callable[[], object]) -> object:
-        try:
-            return load()
-        except ConfigError as error:
-            problems.extend(error.problems)
-            return None
-
-    controls = attempt(lambda: load_control_policy(options.controls_dir or bundled_controls_dir()))
-    if problems:  # the gate's control ids are checked against the catalogue
-        raise ConfigError(problems)
-    assert isinstance(controls, ControlPolicy)
-    gate = load_gate_policy(prepared, options, controls)
-    waivers = attempt(lambda: _load_waivers(prepared, options, gate, today))
-    baseline_path, baseline = None, None
-    if not options.ignore_baseline:
-        baseline_path = _baseline_path(prepared, options, gate)
-        if baseline_path is not None:
-            display = display_path(baseline_path, prepared.root)
-            baseline = attempt(lambda: load_baseline(baseline_path, display))
-        elif gate.mode is GateMode.NEW_ONLY:
-            problems.append(
-                Problem(
-                    gate.source,
-                    "mode",
-                    "new-only needs a baseline: set `baseline` or pass --baseline",
-                )
-            )
-    problems += _unknown_services(prepared.services, gate, waivers)
-    # The residency policy and its region tables: a bad region or rule is exit 3 here, before
-    # any scanner runs (the residency scanner loads the same file again).
-    attempt(lambda: load_residency(prepared, options))
-    # The threat library and the per-service threat models: a malformed model or an unknown
-    # threat id is exit 3 here, before any scanner runs (the threatmodel scanner reloads them).
-    attempt(lambda: load_threatmodel_files(prepared, options, controls))
-    if problems:
-        raise ConfigError(problems)
-    assert isinstance(waivers, Waivers)
-    assert baseline is None or isinstance(baseline, Baseline)
-    files = _policy_files(prepared, options, waivers, baseline_path)
-    return Policies(controls, gate, waivers, baseline, baseline_path, files)
-
-
-def _policy_files(
-    prepared: Prepared, options: ScanOptions, waivers: Waivers, baseline: Path | None
-) -> tuple[tuple[str, Path, str], ...]:
-    """(kind, path, display) of every policy and data file this scan applies."""
-    files: list[tuple[str, Path, str]] = []
-    if prepared.config_file is not None:
-        files.append(
-            ("config", prepared.config_file, display_path(prepared.config_file, prepared.root))
-        )
-    controls_dir = options.controls_dir or bundled_controls_dir()
-    bundled = controls_dir.resolve() == bundled_controls_dir().resolve()
-    for path in folder_files(controls_dir):
-        relative = path.relative_to(controls_dir).as_posix()
-        kind = "mapping-rules" if relative.startswith("mappings/") else "catalogue"
-        if relative.endswith("README.md"):
-            continue
-        files.append((kind, path, f"(bundled) controls/{relative}" if bundled else str(path)))
-    files.append(("gate", *gate_file(prepared, options)))
-    if waivers.source is not None:
-        waiver_path = options.waivers_path or _policy_path(
-            prepared, None, prepared.config.policy.waivers, "policy.waivers", DEFAULT_WAIVERS_PATH
-        )
-        if waiver_path is not None:
-            files.append(("waivers", waiver_path, waivers.source))
-    if baseline is not None:
-        files.append(("baseline", baseline, display_path(baseline, prepared.root)))
-    residency = residency_file(prepared)
-    if residency is not None:
-        files.append(("residency-policy", *residency))
-    return tuple(files)
-
-
-def residency_file(prepared: Prepared) -> tuple[Path, str] | None:
-    """The residency policy's file and display name (the config's `residency.policy`, else
-    policies/residency.yaml), or None: no policy, nothing for the residency scanner to check."""
-    config = prepared.config_file
-    path = residency_policy_path(
-        prepared.root,
-        prepared.config,
-        config.parent if config is not None else None,
-        display_path(config, prepared.root) if config is not None else "compliance.yaml",
-    )
-    return None if path is None else (path, display_path(path, prepared.root))
-
-
-def load_residency(prepared: Prepared, options: ScanOptions) -> ResidencyPolicy | None:
-    """The residency policy, validated against the region tables and the services."""
-    found = residency_file(prepared)
-    if found is None:
-        return None
-    return load_residency_policy(
-        found[0],
-        found[1],
-        policy_dir=options.policy_dir or bundled_policy_dir(),
-        services=[s.name for s in prepared.services],
-    )
-
-
-def load_threatmodel_files(
-    prepared: Prepared, options: ScanOptions, controls: ControlPolicy
-) -> None:
-    """Validate the threat library and model files when the threatmodel scanner will run."""
-    if "threatmodel" in _select_scanners(options.scanners, prepared.config):
-        load_threat_models(prepared.root, prepared.config, controls.catalogue)
-
-
-def gate_file(prepared: Prepared, options: ScanOptions) -> tuple[Path, str]:
-    """The gate's file and display name: --gate, else the config's `policy.gate`, else the
-    repository's policies/gate.yaml, else the bundled default."""
-    path = _policy_path(
-        prepared, options.gate_path, prepared.config.policy.gate, "policy.gate", DEFAULT_GATE_PATH
-    )
-    if path is None:
-        return bundled_policy_dir() / "gate.yaml", "(bundled) policies/gate.yaml"
-    return path, display_path(path, prepared.root)
-
-
-def load_gate_policy(
-    prepared: Prepared, options: ScanOptions, controls: ControlPolicy
-) -> GatePolicy:
-    path, display = gate_file(prepared, options)
-    gate = load_gate(path, display, controls.catalogue)
-    if options.baseline_path is not None:
-        gate = replace(gate, mode=GateMode.NEW_ONLY)
-    return gate
-
-
-def _load_waivers(
-    prepared: Prepared, options: ScanOptions, gate: GatePolicy, today: date
-) -> Waivers:
-    path = _policy_path(
-        prepared,
-        options.waivers_path,
-        prepared.config.policy.waivers,
-        "policy.waivers",
-        DEFAULT_WAIVERS_PATH,
-    )
-    if path is None:
-        return Waivers(None)
-    display = display_path(path, prepared.root)
-    return load_waivers(path, display, today=today, max_days=gate.waiver_max_days)
-
-
-def _policy_path(
-    prepared: Prepared, given: Path | None, configured: str | None, key: str, default: str
-) -> Path | None:
-    if given is not None:
-        return given
-    if configured is not None:
-        base = prepared.config_file.parent if prepared.config_file else prepared.root
-        path = base / configured
-        if not path.is_file():
-            name = (
-                display_path(prepared.config_file, prepared.root)
-                if prepared.config_file
-                else "compliance.yaml"
-            )
-            raise ConfigError([Problem(name, key, f"no such file: {configured}")])
-        return path
-    candidate = prepared.root / default
-    return candidate if candidate.is_file() else None
-
-
-def _baseline_path(prepared: Prepared, options: ScanOptions, gate: GatePolicy) -> Path | None:
-    if options.baseline_path is not None:
-        return options.baseline_path
-    if gate.baseline is None:
-        return None
-    path = prepared.root / gate.baseline
-    if not path.is_file():
-        raise ConfigError(
-            [Problem(gate.source, "baseline", f"no such file: {gate.baseline}")],
-            hint="create it with `compliance baseline create`",
-        )
-    return path
-
-
-def default_baseline_path(prepared: Prepared, options: ScanOptions) -> Path:
-    """Where `compliance baseline create` writes: the gate's `baseline`, else
-    .compliance/baseline.json under the root."""
-    controls = load_control_policy(options.controls_dir or bundled_controls_dir())
-    gate = load_gate_policy(prepared, options, controls)
-    return prepared.root / (gate.baseline or ".compliance/baseline.json")
-
-
-def _unknown_services(
-    services: tuple[Service, ...], gate: GatePolicy, waivers: object
-) -> list[Problem]:
-    """A service name that matches no service is a typo that would silently not apply."""
-    names = [s.name for s in services] + [REPO_SERVICE]
-    known = ", ".join(s.name for s in services) or "none"
-    problems = []
-    for override in gate.overrides:
-        for i, pattern in enumerate(override.services):
-            if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
-                problems.append(
-                    Problem(
-                        gate.source,
-                        f"{override.key}.service[{i}]",
-                        f"matches no service: {pattern!r} (services: {known})",
-                    )
-                )
-    if isinstance(waivers, Waivers) and waivers.source is not None:
-        for waiver in waivers.waivers:
-            if waiver.service is not None and waiver.service not in names:
-                problems.append(
-                    Problem(
-                        waivers.source,
-                        f"waivers[{waiver.index}].service",
-                        f"unknown service {waiver.service!r} (services: {known})",
-                    )
-                )
-    return problems
+from compliance.scanners.runner import Progress, ScannerOutcome, run_scanners
+from compliance.scanners.semgrep_run import SharedSemgrep
+from compliance.services import attributor, load_codeowners, repo_service
+from compliance.shard import ShardSpec, plan_units
+from compliance.work import Work, changed_work, full_work, sharded_work
 
 
 def run_scan(
@@ -361,23 +64,135 @@ def run_scan(
     progress: Progress,
     clock: Callable[[], datetime],
     proc: ProcessRunner | None = None,
+    timer: Callable[[], float] = time.monotonic,
 ) -> ScanResult:
+    """Scan the repository (all of it, or its changed files) and decide the verdict."""
     started_at = clock()
-    prepared = prepare(options.root, options.config_path)
+    prepared = prepare(options.root, options.config_path, cache_dir=_cache_dir(options))
     # A broken catalogue, mapping rule, gate, waiver or baseline fails here, before any
     # scanner runs (exit 3).
     policies = load_policies(prepared, options, started_at.date())
-    config = prepared.config
-    names = _select_scanners(options.scanners, config)
-    settings = ScanSettings(
-        timeout_s=options.timeout_s or config.scan.timeout_s,
-        advisory_db=_advisory_db(options, prepared),
-        jobs=max(1, options.jobs),
-        policy_dir=options.policy_dir or bundled_policy_dir(),
-        executables=dict(options.executables),
-        available_binaries=options.available_binaries,
+    names = select_scanners(options.scanners, prepared.config, REGISTRY)
+    work = full_work(names, prepared.inventory)
+    if options.changes is not None:
+        work = changed_work(
+            options.changes,
+            names,
+            prepared.inventory,
+            policy_files=[display for _, path, display in policies.files],
+            config_file=display_path(prepared.config_file, prepared.root)
+            if prepared.config_file
+            else None,
+            threatmodel_dir=prepared.config.threatmodel.dir,
+        )
+        for note in work.notes:
+            progress.note(note)
+    runner = proc or ProcessRunner(record_dir=options.record_dir)
+    outcomes, inputs = _execute(
+        prepared, policies, options, work, runner, progress, started_at, timer
     )
-    ctx = ScanContext(
+    return assemble(
+        prepared,
+        policies,
+        outcomes,
+        inputs,
+        started_at=started_at,
+        finished_at=clock(),
+        fail_on=options.fail_on,
+        scope=work.scope,
+        ci=options.ci,
+        proc=runner,
+    )
+
+
+def run_shard(
+    options: ScanOptions,
+    spec: ShardSpec,
+    *,
+    progress: Progress,
+    clock: Callable[[], datetime],
+    proc: ProcessRunner | None = None,
+    timer: Callable[[], float] = time.monotonic,
+) -> Partial:
+    """Scan shard `spec` of the repository: its scanners' outcomes, nothing decided yet."""
+    started_at = clock()
+    prepared = prepare(options.root, options.config_path, cache_dir=_cache_dir(options))
+    # Every shard validates the policies too: a broken one fails fast, on every runner.
+    policies = load_policies(prepared, options, started_at.date())
+    names = select_scanners(options.scanners, prepared.config, REGISTRY)
+    work = sharded_work(spec, names, prepared.inventory, prepared.services)
+    assert work.shard is not None
+    runner = proc or ProcessRunner(record_dir=options.record_dir)
+    outcomes, _ = _execute(prepared, policies, options, work, runner, progress, started_at, timer)
+    return Partial(
+        spec=spec,
+        commit=read_commit(prepared.root),
+        scanners=tuple(names),
+        units=work.shard.names,
+        plan=work.plan,
+        started_at=started_at,
+        finished_at=clock(),
+        outcomes=outcomes,
+    )
+
+
+def merge_partials(
+    options: ScanOptions,
+    partials: tuple[Partial, ...],
+    *,
+    clock: Callable[[], datetime],
+    proc: ProcessRunner | None = None,
+) -> ScanResult:
+    """Join the N shards of one scan into the result a full scan of the checkout gives."""
+    prepared = prepare(options.root, options.config_path, cache_dir=_cache_dir(options))
+    started_at = min(p.started_at for p in partials)
+    policies = load_policies(prepared, options, started_at.date())
+    names = select_scanners(options.scanners, prepared.config, REGISTRY)
+    commit = read_commit(prepared.root)
+    if partials[0].commit != commit:
+        raise UsageError(
+            f"the partials scanned commit {partials[0].commit or 'unknown'} but "
+            f"{prepared.root} is at {commit or 'no commit'}",
+            hint="run merge in a checkout of the commit the shards scanned",
+        )
+    plan = tuple(sorted(u.name for u in plan_units(prepared.inventory, prepared.services, names)))
+    if tuple(names) != partials[0].scanners or plan != partials[0].plan:
+        raise UsageError(
+            "the partials planned other work than this checkout gives "
+            "(other scanners, services or files)",
+            hint="merge with the same options and checkout the shards used",
+        )
+    settings = _settings(options, prepared)
+    inputs = _inputs(policies, settings, prepared.root, names, prepared.config.threatmodel.dir)
+    return assemble(
+        prepared,
+        policies,
+        merge_outcomes(partials),
+        inputs,
+        started_at=started_at,
+        finished_at=max(p.finished_at for p in partials),
+        fail_on=options.fail_on,
+        scope=None,
+        ci=options.ci,
+        proc=proc or ProcessRunner(),
+    )
+
+
+def _execute(
+    prepared: Prepared,
+    policies: Policies,
+    options: ScanOptions,
+    work: Work,
+    runner: ProcessRunner,
+    progress: Progress,
+    started_at: datetime,
+    timer: Callable[[], float],
+) -> tuple[tuple[ScannerOutcome, ...], tuple[InputFile, ...]]:
+    """Run the work's scanners, hashing the scan's inputs meanwhile."""
+    config = prepared.config
+    settings = _settings(options, prepared)
+    cache = _open_cache(options, prepared, runner, progress)
+    base = ScanContext(
         prepared.root,
         prepared.inventory,
         settings,
@@ -385,45 +200,74 @@ def run_scan(
         config=config,
         config_dir=prepared.config_file.parent if prepared.config_file else prepared.root,
         today=started_at.date(),
+        cache=cache,
+        # An evidence bundle holds this run's tool output: scan afresh, refresh the cache.
+        cache_reads=options.record_dir is None,
+        repo_inventory=prepared.inventory,
+        digests=FileDigests(prepared.root),
     )
-    scanners = [REGISTRY[name]() for name in names]
-    runner = proc or ProcessRunner(record_dir=options.record_dir)
+    base = replace(base, semgrep=_shared_semgrep(work, settings, runner, prepared.root))
+    jobs = [(REGISTRY[name](), replace(base, inventory=inventory)) for name, inventory in work.jobs]
     # Hashing the inputs (a full advisory database is ~0.3 s) needs nothing the scanners
     # produce: do it while they run, not after.
     with ThreadPoolExecutor(max_workers=1) as background:
         hashing = background.submit(
-            _inputs, policies, settings, prepared.root, names, config.threatmodel.dir
+            _inputs, policies, settings, prepared.root, list(work.scanners), config.threatmodel.dir
         )
-        outcomes = run_scanners(scanners, ctx, runner, progress)
+        outcomes = run_scanners(jobs, runner, progress, timer=timer)
         inputs = hashing.result()
+    if cache is not None:
+        cache.prune()
+        stats = cache.stats
+        if stats.hits or stats.writes:
+            progress.note(
+                f"cache: {stats.hits} hit(s), {stats.misses} miss(es) in {cache.directory}"
+            )
+    return outcomes, inputs
 
+
+def assemble(
+    prepared: Prepared,
+    policies: Policies,
+    outcomes: tuple[ScannerOutcome, ...],
+    inputs: tuple[InputFile, ...],
+    *,
+    started_at: datetime,
+    finished_at: datetime,
+    fail_on: Severity | None,
+    scope: ScanScope | None,
+    ci: CiContext | None,
+    proc: ProcessRunner,
+) -> ScanResult:
+    """From the scanners' outcomes to the result: attribute, map, waive, baseline, gate."""
     services = prepared.services
-    findings = map_findings(
-        finalize((f for o in outcomes for f in o.findings), attributor(services)),
-        policies.controls.rules,
-    )
+    raws = (f for o in outcomes for f in o.findings)
+    if scope is not None:
+        keep = set(scope.files)
+        raws = (f for f in raws if f.location.path in keep)
+    findings = map_findings(finalize(raws, attributor(services)), policies.controls.rules)
     if any(f.service == REPO_SERVICE for f in findings):
         services = (*services, repo_service(load_codeowners(prepared.root)))
     findings, waivers = apply_waivers(findings, policies.waivers, started_at.date())
+    if scope is not None:
+        # A waiver that matched none of the changed files may well match the rest: only a
+        # full scan can call it stale.
+        waivers = tuple(w for w in waivers if w.state is not WaiverState.STALE)
     findings, baseline = apply_baseline(findings, policies.baseline, policies.gate.mode)
     runs = tuple(o.run for o in outcomes)
     controls = evaluate_controls(
         policies.controls.catalogue, policies.controls.rules, findings, runs
     )
-    skipped = tuple(
-        sorted(
-            {*prepared.skipped, *(s for o in outcomes for s in o.skipped)},
-            key=lambda s: (s.path, s.tool or "", s.reason),
-        )
-    )
-    verdict = evaluate_gate(
-        findings, runs, controls, services, policies.gate, fail_on=options.fail_on
-    )
+    skips = {*prepared.skipped, *(s for o in outcomes for s in o.skipped)}
+    if scope is not None:
+        skips = {s for s in skips if s.path in keep}
+    skipped = tuple(sorted(skips, key=lambda s: (s.path, s.tool or "", s.reason)))
+    verdict = evaluate_gate(findings, runs, controls, services, policies.gate, fail_on=fail_on)
     return ScanResult(
         tool=ToolInfo("compliance", __version__),
         root=prepared.root.name or str(prepared.root),
         started_at=started_at,
-        finished_at=clock(),
+        finished_at=finished_at,
         scanners=runs,
         services=services,
         findings=findings,
@@ -434,8 +278,75 @@ def run_scan(
         baseline=baseline,
         commit=read_commit(prepared.root),
         inputs=inputs,
-        context=RunContext(read_branch(prepared.root), _dirty(prepared.root, runner), options.ci),
+        context=RunContext(read_branch(prepared.root), _dirty(prepared.root, proc), ci),
+        scope=scope,
     )
+
+
+def _shared_semgrep(
+    work: Work, settings: ScanSettings, runner: ProcessRunner, root: Path
+) -> SharedSemgrep | None:
+    """One semgrep process for our rule pack and the residency code rules: its start-up
+    (~1.9 s of CPU) is then paid once per scan, which a pre-commit hook feels."""
+    users = [n for n in work.scanners if n in ("semgrep", "residency")]
+    exe = find_executable("semgrep", settings.executables.get("semgrep"))
+    if len(users) < 2 or exe is None:
+        return None
+    return SharedSemgrep(
+        users, proc=runner, exe=exe, jobs=settings.jobs, timeout_s=settings.timeout_s, cwd=root
+    )
+
+
+def _settings(options: ScanOptions, prepared: Prepared) -> ScanSettings:
+    return ScanSettings(
+        timeout_s=options.timeout_s or prepared.config.scan.timeout_s,
+        advisory_db=_advisory_db(options, prepared),
+        jobs=max(1, options.jobs),
+        policy_dir=options.policy_dir or bundled_policy_dir(),
+        executables=dict(options.executables),
+        available_binaries=options.available_binaries,
+    )
+
+
+def _cache_dir(options: ScanOptions) -> Path | None:
+    """The cache folder given on the command line (the config's is read after `prepare`)."""
+    return options.cache_dir
+
+
+def _open_cache(
+    options: ScanOptions, prepared: Prepared, runner: ProcessRunner, progress: Progress
+) -> ResultCache | None:
+    settings = prepared.config.scan.cache
+    if options.no_cache or not settings.enabled:
+        return None
+    directory = (options.cache_dir or prepared.root / settings.dir).absolute()
+    if _committed(directory, prepared.root, runner):
+        # Entries are keyed by public facts (file contents, tool versions): a pull request
+        # could commit entries that say "nothing found" for its own files. A real cache is
+        # never committed (it writes a .gitignore of `*`), so this one is not ours to trust.
+        progress.note(
+            f"cache not used: {display_path(directory, prepared.root)} holds files committed "
+            "to git (a result cache never comes from the repository)"
+        )
+        return None
+    return ResultCache(directory, max_bytes=settings.max_mb * 1024 * 1024)
+
+
+def _committed(directory: Path, root: Path, proc: ProcessRunner) -> bool:
+    """Whether git tracks any file under `directory` (inside the scanned repository)."""
+    git = find_executable("git")
+    if git is None or not directory.is_relative_to(root) or not directory.is_dir():
+        return False
+    try:
+        done = proc.run(
+            [git, "-C", str(root), "ls-files", "-z", "--", str(directory)],
+            tool="git",
+            timeout_s=30,
+            env={"GIT_OPTIONAL_LOCKS": "0"},
+        )
+    except ScannerFailure:
+        return True  # cannot tell: do not trust it
+    return done.returncode == 0 and bool(done.stdout.strip(b"\0"))
 
 
 def _dirty(root: Path, proc: ProcessRunner) -> bool | None:
@@ -499,27 +410,6 @@ def _inputs(
             advisory_db_input(settings.advisory_db, display_path(settings.advisory_db, root))
         )
     return tuple(sorted(inputs, key=lambda i: (i.kind, i.path)))
-
-
-def _select_scanners(requested: tuple[str, ...] | None, config: RepoConfig) -> list[str]:
-    if requested:
-        return [n for n in REGISTRY if n in requested]
-    if config.scan.scanners is not None:
-        unknown = [n for n in config.scan.scanners if n not in REGISTRY]
-        if unknown:
-            raise ConfigError(
-                [
-                    Problem("compliance.yaml", "scan.scanners", f"unknown scanner {n!r}")
-                    for n in unknown
-                ],
-                hint=f"known scanners: {', '.join(REGISTRY)}",
-            )
-        if not config.scan.scanners:
-            raise ConfigError(
-                [Problem("compliance.yaml", "scan.scanners", "lists no scanner: nothing to run")]
-            )
-        return [n for n in REGISTRY if n in config.scan.scanners]
-    return list(REGISTRY)
 
 
 def _advisory_db(options: ScanOptions, prepared: Prepared) -> Path | None:

@@ -17,13 +17,13 @@ from typing import Any
 
 from compliance.config import bundled_controls_dir, bundled_policy_dir, load_config, parse_config
 from compliance.errors import ConfigError, Problem, UsageError
-from compliance.pipeline import ScanOptions, load_policies, load_residency, prepare
 from compliance.policy.baseline import parse_baseline
 from compliance.policy.catalogue import load_catalogue
 from compliance.policy.files import display_path, read_json, read_yaml
 from compliance.policy.gate import DEFAULT_WAIVER_MAX_DAYS, parse_gate
 from compliance.policy.mapping_rules import ControlPolicy, load_control_policy
 from compliance.policy.waivers import Waivers, parse_waivers
+from compliance.prepare import ScanOptions, load_policies, load_residency, prepare
 from compliance.residency.policy import ResidencyPolicy, parse_residency_policy, region_tables
 from compliance.soa import (
     DEFAULT_SOA_PATH,

@@ -40,6 +40,8 @@ def _hermetic(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("NO_COLOR", "1")
+    # Scans start cold: a test that is about the result cache turns it on itself.
+    monkeypatch.setenv("COMPLIANCE_NO_CACHE", "1")
     if request.node.get_closest_marker("integration") is None:
 
         def no_subprocess(*args: Any, **kwargs: Any) -> Any:

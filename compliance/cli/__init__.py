@@ -7,28 +7,47 @@ stderr, a traceback only with `--debug`, exit code from the error class.
 
 from __future__ import annotations
 
+import importlib
 import traceback
 from typing import Any
 
 import click
 
 from compliance import __version__
-from compliance.cli.baseline import baseline
-from compliance.cli.controls import controls
-from compliance.cli.doctor import doctor
-from compliance.cli.evidence import evidence
-from compliance.cli.policy import policy
-from compliance.cli.report import report
-from compliance.cli.residency import residency
-from compliance.cli.scan import scan
-from compliance.cli.services import services
-from compliance.cli.soa import soa
-from compliance.cli.threatmodel import threatmodel
 from compliance.errors import ComplianceError, ExitCode
+
+#: Each command's module, imported when the command runs (or help lists it): a pre-commit
+#: `compliance scan` does not pay for importing the evidence, OSCAL and report commands.
+COMMANDS = {
+    "scan": "compliance.cli.scan",
+    "services": "compliance.cli.services",
+    "doctor": "compliance.cli.doctor",
+    "controls": "compliance.cli.controls",
+    "baseline": "compliance.cli.baseline",
+    "policy": "compliance.cli.policy",
+    "soa": "compliance.cli.soa",
+    "report": "compliance.cli.report",
+    "evidence": "compliance.cli.evidence",
+    "residency": "compliance.cli.residency",
+    "threatmodel": "compliance.cli.threatmodel",
+    "merge": "compliance.cli.merge",
+}
 
 
 class ComplianceGroup(click.Group):
-    """A Click group that turns our errors into their exit codes, in one place."""
+    """A Click group that turns our errors into their exit codes, in one place, and loads
+    each command's module only when it is needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in COMMANDS:
+            return self.commands.get(cmd_name)
+        command = getattr(importlib.import_module(COMMANDS[cmd_name]), cmd_name)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{COMMANDS[cmd_name]}.{cmd_name} is not a command")
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -75,19 +94,6 @@ def cli(debug: bool) -> None:
     Exit codes: 0 pass, 1 gate failed, 2 usage, 3 invalid policy/config,
     4 scanner or environment error, 5 internal error.
     """
-
-
-cli.add_command(scan)
-cli.add_command(services)
-cli.add_command(doctor)
-cli.add_command(controls)
-cli.add_command(baseline)
-cli.add_command(policy)
-cli.add_command(soa)
-cli.add_command(report)
-cli.add_command(evidence)
-cli.add_command(residency)
-cli.add_command(threatmodel)
 
 
 def main() -> None:

@@ -12,9 +12,10 @@ from compliance.cli import clock
 from compliance.cli.output import write_atomic
 from compliance.cli.progress import make_progress
 from compliance.cli.scan import exit_code_for, scan_inputs
-from compliance.errors import EnvironmentFailure, ExitCode, ScannerFailure
-from compliance.pipeline import ScanOptions, default_baseline_path, prepare, run_scan
+from compliance.errors import EnvironmentFailure, ExitCode, ScannerFailure, UsageError
+from compliance.pipeline import run_scan
 from compliance.policy.baseline import render_baseline
+from compliance.prepare import ScanOptions, default_baseline_path, prepare
 
 
 @click.group()
@@ -32,16 +33,21 @@ def baseline() -> None:
     help="Where to write it [default: the gate's `baseline`, else .compliance/baseline.json].",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def create(options: ScanOptions, output: Path | None, quiet: bool) -> None:
+def create(options: ScanOptions, files: tuple[Path, ...], output: Path | None, quiet: bool) -> None:
     """Scan PATH and write every current finding to the baseline file.
 
     Fail closed: when a scanner fails, nothing is written (a baseline missing that scanner's
     findings would be incomplete), and the exit code is 4.
     """
+    if files:
+        raise UsageError(
+            "a baseline records the whole repository: give its folder, not files",
+            hint="compliance baseline create [PATH]",
+        )
     options = replace(options, ignore_baseline=True)
     target = output or default_baseline_path(prepare(options.root, options.config_path), options)
     with make_progress(quiet) as progress:
-        result = run_scan(options, progress=progress, clock=clock.utc_now)
+        result = run_scan(options, progress=progress, clock=clock.utc_now, timer=clock.monotonic)
     if exit_code_for(result) is ExitCode.SCANNER_ERROR:
         failed = ", ".join(r.name for r in result.scanner_errors) or "every scanner"
         raise ScannerFailure(

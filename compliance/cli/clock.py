@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def monotonic() -> float:
+    """Seconds for durations (tests freeze it, so durations are 0 and outputs comparable)."""
+    return time.monotonic()

@@ -8,7 +8,7 @@ import click
 
 from compliance.cli import clock
 from compliance.errors import UsageError
-from compliance.pipeline import ScanOptions
+from compliance.prepare import ScanOptions
 from compliance.validate import Kind, validate_file, validate_repository
 
 

@@ -42,6 +42,11 @@ class LogProgress:
             with self._lock:
                 click.echo(f"compliance: {run.name} {_outcome(run)}", err=True)
 
+    def note(self, message: str) -> None:
+        if not self.quiet:
+            with self._lock:
+                click.echo(f"compliance: {message}", err=True)
+
     def __enter__(self) -> LogProgress:
         return self
 
@@ -79,6 +84,10 @@ class LiveProgress:
             if task is not None:
                 self._progress.update(task, description=f"{run.name}: {_outcome(run)}")
                 self._progress.update(task, completed=1)
+
+    def note(self, message: str) -> None:
+        with self._lock:
+            self._progress.console.print(f"compliance: {message}", markup=False, highlight=False)
 
     def __enter__(self) -> LiveProgress:
         self._progress.start()

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from compliance.cli import clock
 from compliance.config import bundled_policy_dir
-from compliance.pipeline import ScanOptions, load_residency, prepare
+from compliance.prepare import ScanOptions, load_residency, prepare
 from compliance.residency.placement import Resolved, Unresolved
 from compliance.residency.policy import region_tables
 from compliance.residency.residency_map import MapEntry, ResidencyMap, build_map, map_as_data

@@ -8,10 +8,11 @@ import shutil
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from compliance.changes import ChangeSet, changes_since, given_files, staged_changes
 from compliance.cicontext import ci_context
 from compliance.cli import clock
 from compliance.cli.output import (
@@ -19,10 +20,12 @@ from compliance.cli.output import (
     file_options,
     parse_outputs,
     stdout_options,
+    write_atomic,
     write_report,
 )
 from compliance.cli.progress import make_progress
 from compliance.cli.scan_evidence import (
+    EvidenceRequest,
     check_ledger,
     finish_evidence,
     prepare_evidence,
@@ -31,9 +34,16 @@ from compliance.cli.scan_evidence import (
 )
 from compliance.errors import ExitCode, UsageError
 from compliance.model import ScannerStatus, ScanResult, Severity
-from compliance.pipeline import ScanOptions, run_scan
+from compliance.partial import dumps as dump_partial
+from compliance.pipeline import run_scan, run_shard
+from compliance.prepare import ScanOptions
 from compliance.reporting import REGISTRY as RENDERERS
+from compliance.scanners.process import ProcessRunner
 from compliance.scanners.registry import REGISTRY as SCANNERS
+from compliance.shard import parse_shard
+
+if TYPE_CHECKING:
+    from compliance.evidence.bundle import BundleInfo
 
 OPTIONAL_BINARIES = ("helm", "kustomize")
 SEVERITIES = [s.value for s in Severity]
@@ -43,7 +53,7 @@ def exit_code_for(result: ScanResult) -> ExitCode:
     """A scanner error outranks the gate: it must never hide behind other findings."""
     if result.scanner_errors:
         return ExitCode.SCANNER_ERROR
-    if not any(s.status is ScannerStatus.OK for s in result.scanners):
+    if result.scanners and not any(s.status is ScannerStatus.OK for s in result.scanners):
         return ExitCode.SCANNER_ERROR
     if not result.verdict.passed:
         return ExitCode.GATE_FAILED
@@ -54,7 +64,7 @@ def scan_inputs(command: Callable[..., None]) -> Callable[..., None]:
     """The options that say what to scan and with which policies (shared by `scan` and
     `baseline create`); they arrive in the command as one `ScanOptions` named `options`."""
     options = [
-        click.argument("path", default=".", type=click.Path(path_type=Path)),
+        click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
         click.option(
             "--scanner",
             "scanners",
@@ -92,6 +102,12 @@ def scan_inputs(command: Callable[..., None]) -> Callable[..., None]:
             show_default="CPU count",
             help="Processes a scanner may use.",
         ),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache."),
+        click.option(
+            "--cache-dir",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Result cache folder [default: the config's cache.dir, .compliance/cache].",
+        ),
     ]
 
     @functools.wraps(command)
@@ -104,8 +120,9 @@ def scan_inputs(command: Callable[..., None]) -> Callable[..., None]:
         for option, given in files.items():
             if given is not None and not given.is_file():
                 raise UsageError(f"{option}: no such file: {given}")
+        root, targets = _root_and_files(kwargs.pop("paths"))
         scan_options = ScanOptions(
-            root=kwargs.pop("path"),
+            root=root,
             config_path=files["--config"],
             advisory_db=kwargs.pop("advisory_db"),
             scanners=kwargs.pop("scanners") or None,
@@ -115,16 +132,58 @@ def scan_inputs(command: Callable[..., None]) -> Callable[..., None]:
             gate_path=files["--gate"],
             waivers_path=files["--waivers"],
             ci=ci_context(os.environ),
+            no_cache=kwargs.pop("no_cache"),
+            cache_dir=kwargs.pop("cache_dir"),
         )
-        command(options=scan_options, **kwargs)
+        command(options=scan_options, files=targets, **kwargs)
 
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
 
 
+def _root_and_files(paths: tuple[Path, ...]) -> tuple[Path, tuple[Path, ...]]:
+    """`scan` (the current folder), `scan FOLDER` (that repository) or `scan FILE...` (those
+    files of the repository in the current folder: what pre-commit passes)."""
+    if not paths:
+        return Path(), ()
+    if len(paths) == 1 and (paths[0].is_dir() or not paths[0].exists()):
+        return paths[0], ()  # a missing folder: the pipeline says so
+    folders = [p for p in paths if p.is_dir()]
+    if folders:
+        raise UsageError(
+            f"{folders[0]} is a folder: give one repository folder, or files",
+            hint="`compliance scan FOLDER` scans a repository; `compliance scan FILE...` "
+            "scans changed files of the repository in the current folder",
+        )
+    return Path(), paths
+
+
 @click.command()
 @scan_inputs
+@click.option(
+    "--staged",
+    is_flag=True,
+    help="Scan only the files staged in git (pre-commit); report findings in them only.",
+)
+@click.option(
+    "--changed-since",
+    metavar="REF",
+    help="Scan only files changed since the merge base with REF (committed, uncommitted "
+    "and untracked); report findings in them only.",
+)
+@click.option(
+    "--shard",
+    metavar="I/N",
+    help="Scan shard I of N (services balanced by size) and write a partial result to "
+    "--partial; join the N partials with `compliance merge`.",
+)
+@click.option(
+    "--partial",
+    "partial_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where --shard writes its partial result.",
+)
 @click.option(
     "--format",
     "fmt",
@@ -183,6 +242,11 @@ def scan_inputs(command: Callable[..., None]) -> Callable[..., None]:
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def scan(
     options: ScanOptions,
+    files: tuple[Path, ...],
+    staged: bool,
+    changed_since: str | None,
+    shard: str | None,
+    partial_path: Path | None,
     fmt: str,
     outputs: tuple[str, ...],
     fail_on: str | None,
@@ -194,7 +258,29 @@ def scan(
     ledger: str | None,
     quiet: bool,
 ) -> None:
-    """Scan the repository at PATH (default: the current folder)."""
+    """Scan the repository at PATH (default: the current folder), or only FILE... of the
+    repository in the current folder (changed-files mode, as pre-commit calls it)."""
+    if shard is not None:
+        given = {
+            "FILE": bool(files),
+            "--staged": staged,
+            "--changed-since": changed_since is not None,
+            "--baseline": baseline_path is not None,
+            "--evidence": evidence_dir is not None,
+            "--ledger": ledger is not None,
+            "-o": bool(outputs),
+        }
+        scan_shard(options, shard, partial_path, [k for k, v in given.items() if v], quiet)
+        return
+    if partial_path is not None:
+        raise UsageError("--partial goes with --shard I/N")
+    changes = changed_files(options.root, files, staged, changed_since)
+    if changes is not None and (evidence_dir is not None or ledger is not None):
+        raise UsageError(
+            "an evidence bundle or ledger record needs a full scan, not changed files",
+            hint="drop FILE/--staged/--changed-since, or --evidence/--ledger",
+        )
+    options = replace(options, changes=changes)
     targets = parse_outputs(outputs)
     evidence = prepare_evidence(evidence_dir, archive, sign_key)
     check_ledger(ledger)
@@ -211,10 +297,30 @@ def scan(
     with record_dir(evidence) as raw:
         with make_progress(quiet) as progress:
             scan_options = replace(options, record_dir=raw)
-            result = run_scan(scan_options, progress=progress, clock=clock.utc_now)
-        for target_fmt, target in targets:
-            write_report(result, target_fmt, target, file_options(link_base))
-        info = finish_evidence(result, evidence, raw, file_options(link_base))
+            result = run_scan(
+                scan_options, progress=progress, clock=clock.utc_now, timer=clock.monotonic
+            )
+        info = write_outputs(result, targets, link_base, evidence, raw)
+    finish(result, info, ledger, fmt, link_base)
+
+
+def write_outputs(
+    result: ScanResult,
+    targets: list[tuple[str, Path]],
+    link_base: str | None,
+    evidence: EvidenceRequest | None,
+    raw: Path | None,
+) -> BundleInfo | None:
+    """The report files, then the evidence bundle (shared by `scan` and `merge`)."""
+    for target_fmt, target in targets:
+        write_report(result, target_fmt, target, file_options(link_base))
+    return finish_evidence(result, evidence, raw, file_options(link_base))
+
+
+def finish(
+    result: ScanResult, info: BundleInfo | None, ledger: str | None, fmt: str, link_base: str | None
+) -> None:
+    """The ledger record, the report on stdout, the summary on stderr, the exit code."""
     record_to_ledger(ledger, result, info)
     echo_report(result, fmt, stdout_options(fmt, link_base))
     code = exit_code_for(result)
@@ -237,3 +343,50 @@ def _summary_line(result: ScanResult, code: ExitCode) -> None:
     for reason in result.verdict.reasons:
         if reason.rule != "scanner-error":  # said below, as an error line
             click.echo(f"  {reason.policy} {reason.rule}: {reason.message}", err=True)
+
+
+def changed_files(
+    root: Path, files: tuple[Path, ...], staged: bool, since: str | None
+) -> ChangeSet | None:
+    """What changed, for changed-files mode; None for a full scan."""
+    chosen = [
+        n for n, v in (("FILE", files), ("--staged", staged), ("--changed-since", since)) if v
+    ]
+    if len(chosen) > 1:
+        raise UsageError(f"choose one of {' and '.join(chosen)}")
+    if not root.is_dir():
+        return None  # the pipeline says what is wrong with the root
+    if staged:
+        return staged_changes(root.resolve(), ProcessRunner())
+    if since is not None:
+        return changes_since(root.resolve(), since, ProcessRunner())
+    if files:
+        return given_files(root.resolve(), files)
+    return None
+
+
+def scan_shard(
+    options: ScanOptions, spec_text: str, partial: Path | None, conflicts: list[str], quiet: bool
+) -> None:
+    """`scan --shard I/N --partial FILE`: one shard's outcomes, for `compliance merge`."""
+    spec = parse_shard(spec_text)
+    if partial is None:
+        raise UsageError("--shard needs --partial FILE (where the partial result goes)")
+    if conflicts:
+        raise UsageError(
+            f"--shard does not go with {', '.join(conflicts)}",
+            hint="a shard writes only its partial; `compliance merge` writes the reports, "
+            "evidence and ledger record, and applies the baseline",
+        )
+    with make_progress(quiet) as progress:
+        result = run_shard(
+            options, spec, progress=progress, clock=clock.utc_now, timer=clock.monotonic
+        )
+    write_atomic(partial, dump_partial(result))
+    errors = [o.run for o in result.outcomes if o.run.status is ScannerStatus.ERROR]
+    for run in errors:
+        click.echo(f"error: scanner {run.name} failed: {run.error}", err=True)
+    click.echo(
+        f"compliance: shard {spec} ({len(result.units)} unit(s)) written to {partial}", err=True
+    )
+    click.get_current_context().exit(int(ExitCode.SCANNER_ERROR if errors else ExitCode.OK))

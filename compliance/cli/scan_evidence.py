@@ -11,28 +11,22 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from compliance.cli import clock
-from compliance.cli.evidence.bundle import UNSIGNED_WARNING, read_signing_key
 from compliance.cli.output import require_folder
 from compliance.errors import UsageError
-from compliance.evidence.archive import ArchiveFormat
-from compliance.evidence.assessors import load_rule_scanners
-from compliance.evidence.bundle import (
-    BundleInfo,
-    bundle_target,
-    check_bundle_target,
-    standard_reports,
-    write_bundle,
-)
-from compliance.evidence.ledger.records import record_from_result
-from compliance.evidence.ledger.store import open_ledger
-from compliance.evidence.signing import Signer
 from compliance.model import ScanResult
 from compliance.reporting import RenderOptions
+
+# The evidence, signing and ledger modules are imported when a bundle or a ledger record is
+# asked for: a plain scan (a pre-commit hook) does not pay for them.
+if TYPE_CHECKING:
+    from compliance.evidence.archive import ArchiveFormat
+    from compliance.evidence.bundle import BundleInfo
+    from compliance.evidence.signing import Signer
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +44,13 @@ def prepare_evidence(
         if archive is not None or sign_key is not None:
             raise UsageError("--archive and --sign-key need --evidence DIR")
         return None
-    fmt = cast(ArchiveFormat | None, archive)
+    from compliance.cli.evidence.bundle import read_signing_key  # noqa: PLC0415 - lazy
+    from compliance.evidence.bundle import (  # noqa: PLC0415 - lazy
+        bundle_target,
+        check_bundle_target,
+    )
+
+    fmt = cast("ArchiveFormat | None", archive)
     final = bundle_target(target, fmt)
     require_folder(final, f"--evidence {target}")
     check_bundle_target(final, fmt, force=False)
@@ -60,6 +60,8 @@ def prepare_evidence(
 def check_ledger(location: str | None) -> None:
     """Open (and create) the ledger now: an unreachable server fails before the scan."""
     if location is not None:
+        from compliance.evidence.ledger.store import open_ledger  # noqa: PLC0415 - lazy
+
         open_ledger(location, create=True).close()
 
 
@@ -84,6 +86,10 @@ def finish_evidence(
 ) -> BundleInfo | None:
     if request is None:
         return None
+    from compliance.cli.evidence.bundle import UNSIGNED_WARNING  # noqa: PLC0415 - lazy
+    from compliance.evidence.assessors import load_rule_scanners  # noqa: PLC0415 - lazy
+    from compliance.evidence.bundle import standard_reports, write_bundle  # noqa: PLC0415 - lazy
+
     info = write_bundle(
         request.target,
         result,
@@ -103,6 +109,9 @@ def finish_evidence(
 def record_to_ledger(location: str | None, result: ScanResult, info: BundleInfo | None) -> None:
     if location is None:
         return
+    from compliance.evidence.ledger.records import record_from_result  # noqa: PLC0415 - lazy
+    from compliance.evidence.ledger.store import open_ledger  # noqa: PLC0415 - lazy
+
     record = record_from_result(result, bundle_digest=info.manifest_sha256 if info else None)
     with contextlib.closing(open_ledger(location, create=True)) as ledger:
         ledger.append(record, clock.utc_now())

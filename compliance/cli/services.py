@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from compliance.pipeline import prepare
+from compliance.prepare import prepare
 
 
 @click.command()

@@ -17,8 +17,8 @@ from compliance.cli import clock
 from compliance.cli.output import write_atomic
 from compliance.config import bundled_controls_dir
 from compliance.errors import ComplianceError, ExitCode, UsageError
-from compliance.pipeline import prepare
 from compliance.policy.catalogue import load_catalogue
+from compliance.prepare import prepare
 from compliance.threatmodel.check import Failure
 from compliance.threatmodel.render import FORMATS, render
 from compliance.threatmodel.workflow import (

@@ -116,6 +116,9 @@ def result_to_dict(result: ScanResult) -> dict[str, Any]:
         "waivers": [_waiver(w) for w in result.waivers],
         "baseline": _baseline(result.baseline),
         "context": _context(result.context),
+        "scope": None
+        if result.scope is None
+        else {"source": result.scope.source, "files": list(result.scope.files)},
         "inputs": [
             {"kind": i.kind, "path": i.path, "sha256": i.sha256, "detail": i.detail}
             for i in result.inputs

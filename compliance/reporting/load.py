@@ -6,7 +6,6 @@ result: for every ScanResult `r`, rendering `parse_result(render(r))` as JSON gi
 
 - `duration_s` is rounded to milliseconds in the JSON: a loaded result holds the rounded
   value (stable from then on). An integral duration stays an `int`, as it was rendered.
-- `changed_only` is not in the JSON: a loaded result has None.
 
 `schema_version` must be 2.x, checked before anything else; the keys are then validated by
 compliance.reporting.load_schema. Any problem is a ConfigError naming the file and the key

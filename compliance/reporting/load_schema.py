@@ -35,6 +35,7 @@ from compliance.model import (
     ScannerRun,
     ScannerStatus,
     ScanResult,
+    ScanScope,
     Service,
     ServiceName,
     ServiceSource,
@@ -362,6 +363,14 @@ class _Context(_Lenient):
         return RunContext(self.branch, self.dirty, self.ci.to_model() if self.ci else None)
 
 
+class _Scope(_Lenient):
+    source: str
+    files: list[str]
+
+    def to_model(self) -> ScanScope:
+        return ScanScope(self.source, tuple(self.files))
+
+
 class SavedResult(_Lenient):
     """The keys of a result we rebuild from; `summary` is derived, so not read."""
 
@@ -381,6 +390,7 @@ class SavedResult(_Lenient):
     baseline: _Baseline | None
     inputs: list[_Input] = []  # since 2.1
     context: _Context = _Context(branch=None, dirty=None, ci=None)  # since 2.2
+    scope: _Scope | None = None  # since 2.3
 
     def to_model(self) -> ScanResult:
         return ScanResult(
@@ -400,6 +410,7 @@ class SavedResult(_Lenient):
             baseline=self.baseline.to_model() if self.baseline is not None else None,
             inputs=tuple(i.to_model() for i in self.inputs),
             context=self.context.to_model(),
+            scope=self.scope.to_model() if self.scope is not None else None,
         )
 
 

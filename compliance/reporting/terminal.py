@@ -69,6 +69,15 @@ class TerminalRenderer:
             emoji=False,
         )
         console.print(_plain(f"compliance {result.tool.version}: scan of {result.root}", "bold"))
+        if result.scope is not None:
+            files = len(result.scope.files)
+            console.print(
+                _plain(
+                    f"Changed files only: {files} file(s) from {result.scope.source}; "
+                    "the full scan in CI covers the rest",
+                    "bold",
+                )
+            )
         console.print(_scanners_table(result))
         for run in result.scanner_errors:
             console.print(_plain(f"error: scanner {run.name} failed: {run.error}", "bold red"))

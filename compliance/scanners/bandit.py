@@ -42,12 +42,15 @@ from compliance.model import (
     Suppression,
     SuppressionKind,
 )
+from compliance.scanners.cache import cache_key
 from compliance.scanners.interface import (
     NothingToScan,
     ScanContext,
     ScannerOutput,
     ScanSettings,
 )
+from compliance.scanners.keys import FileDigests, tool_identity
+from compliance.scanners.perfile import FileResults
 from compliance.scanners.process import (
     Completed,
     ProcessRunner,
@@ -55,8 +58,6 @@ from compliance.scanners.process import (
     argv_budget,
     describe_exit,
     find_executable,
-    installed_alongside,
-    package_version,
 )
 from compliance.scanners.source import SnippetReader
 
@@ -93,35 +94,59 @@ class BanditScanner:
         if not files:
             raise NothingToScan("no Python files")
         exe = _executable(ctx.settings)
-        shards = shard(files, ctx.settings.jobs, root=ctx.root)
-        argvs = [[exe, "-f", "json", "-q", "--exit-zero", "--ignore-nosec", *s] for s in shards]
+        head = [exe, "-f", "json", "-q", "--exit-zero", "--ignore-nosec"]
+        identity, version = tool_identity(exe, NAME)
+        cached = FileResults(
+            NAME,
+            cache_key(identity, *head[1:]),
+            ctx.cache,
+            ctx.cache_reads,
+            ctx.digests or FileDigests(ctx.root),
+        )
+        todo = cached.lookup(files)
+        shards = shard(todo, ctx.settings.jobs, root=ctx.root) if todo else []
         # bandit's JSON does not carry its version. When bandit is installed beside us, its
         # package metadata is the answer; otherwise ask it, alongside the shards.
-        local_version = package_version(NAME) if installed_alongside(exe) else None
-        with ThreadPoolExecutor(max_workers=len(argvs) + 1) as pool:
-            version_job = None if local_version else pool.submit(self.version, proc, ctx.settings)
+        with ThreadPoolExecutor(max_workers=len(shards) + 1) as pool:
+            version_job = None if version else pool.submit(self.version, proc, ctx.settings)
             done = list(
                 pool.map(
                     lambda argv: proc.run(
                         argv, tool=NAME, timeout_s=ctx.settings.timeout_s, cwd=ctx.root
                     ),
-                    argvs,
+                    [[*head, *s] for s in shards],
                 )
             )
-            version = local_version or (version_job.result() if version_job else None)
-        findings: list[RawFinding] = []
-        skipped: list[Skip] = []
-        for completed in done:
-            parsed = parse_bandit_output(_checked(completed), ctx.root)
-            findings.extend(parsed.findings)
-            skipped.extend(parsed.skipped)
+            version = version or (version_job.result() if version_job else None)
+        for completed, names in zip(done, shards, strict=True):
+            cached.add_document(_document(_checked(completed)), names, _path_of)
+        # Cached and fresh slices are parsed together, as one run's output would be.
+        parsed = parse_bandit_output(cached.document(files), ctx.root)
         return ScannerOutput(
-            findings=tuple(findings),
+            findings=parsed.findings,
             version=version,
-            commands=tuple(_display_argv(c.argv, len(files)) for c in done),
-            skipped=tuple(skipped),
+            commands=((*head, f"<{len(files)} Python files>"),),
+            skipped=parsed.skipped,
             raw_outputs=tuple(c.stdout for c in done),
         )
+
+
+def _document(stdout: bytes) -> dict[str, Any]:
+    """bandit's JSON document, checked enough to be cut into slices."""
+    try:
+        data = json.loads(stdout)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ScannerFailure(f"bandit printed output that is not JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise ScannerFailure("bandit printed JSON without a 'results' list")
+    if not isinstance(data.get("errors", []), list):
+        raise ScannerFailure("bandit printed JSON whose 'errors' is not a list")
+    return data
+
+
+def _path_of(item: Any) -> str | None:
+    name = item.get("filename") if isinstance(item, dict) else None
+    return _relative(name) if isinstance(name, str) else None
 
 
 def _executable(settings: ScanSettings) -> str:
@@ -160,12 +185,6 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-def _display_argv(argv: tuple[str, ...], total: int) -> tuple[str, ...]:
-    """The command as recorded: the file list summarised (it can be thousands long)."""
-    head = [a for a in argv if a.startswith("-") or a == argv[0]]
-    return (*head, f"<{len(argv) - len(head)} of {total} Python files>")
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,12 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from compliance.config import RepoConfig
 from compliance.inventory import Inventory
 from compliance.model import RawFinding, Service, Skip
 from compliance.scanners.process import ProcessRunner
+
+if TYPE_CHECKING:
+    from compliance.scanners.cache import ResultCache
+    from compliance.scanners.keys import FileDigests
+    from compliance.scanners.semgrep_run import SharedSemgrep
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,17 @@ class ScanContext:
     config_dir: Path | None = None
     #: The scan's date (from the pipeline's clock), for review ages and expiries.
     today: date | None = None
+    #: The result cache (None: --no-cache). With `cache_reads` off (an evidence run, whose
+    #: bundle must hold this run's tool output) results are written but never read.
+    cache: ResultCache | None = None
+    cache_reads: bool = True
+    #: The whole repository's inventory, when `inventory` is a part of it (changed files,
+    #: a shard): cache keys of tools that read beyond their files (Terraform modules) use it.
+    repo_inventory: Inventory | None = None
+    #: File digests shared by the scanners' cache keys (each file is read once).
+    digests: FileDigests | None = None
+    #: One semgrep process for the adapters that need one (None: each runs its own).
+    semgrep: SharedSemgrep | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ Oddities this adapter owns:
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,12 +37,15 @@ from compliance.model import (
     Suppression,
     SuppressionKind,
 )
+from compliance.scanners.cache import cache_key
 from compliance.scanners.interface import (
     NothingToScan,
     ScanContext,
     ScannerOutput,
     ScanSettings,
 )
+from compliance.scanners.keys import FileDigests, folder_digest, tool_identity
+from compliance.scanners.perfile import FileResults
 from compliance.scanners.process import ProcessRunner, describe_exit, find_executable
 from compliance.scanners.semgrep_run import (
     OFFLINE_FLAGS,
@@ -83,35 +87,56 @@ class SemgrepScanner:
         if not files:
             raise NothingToScan("no Python files")
         # Every finding comes back, `# nosemgrep` or not: NosemIndex marks the silenced ones.
-        base = scan_command(_executable(ctx.settings), rules_dir(ctx.settings), ctx.settings.jobs)
-        findings: list[RawFinding] = []
-        skipped: list[Skip] = []
-        commands: list[tuple[str, ...]] = []
-        raws: list[bytes] = []
-        version: str | None = None
-        batches = run_batches(
-            proc,
-            base,
-            files,
-            tool=NAME,
-            timeout_s=ctx.settings.timeout_s,
-            cwd=ctx.root,
-            detail_from_json=True,
+        exe = _executable(ctx.settings)
+        rules = rules_dir(ctx.settings)
+        base = scan_command(exe, rules, ctx.settings.jobs)
+        identity, version = tool_identity(exe, NAME)
+        options = [a for a in base[1:] if a not in ("--jobs", str(ctx.settings.jobs))]
+        cached = FileResults(
+            NAME,
+            cache_key(identity, folder_digest(rules), *options),
+            ctx.cache,
+            ctx.cache_reads,
+            ctx.digests or FileDigests(ctx.root),
         )
-        for batch in batches:
-            parsed = parse_semgrep_output(batch.stdout, ctx.root)
-            findings.extend(parsed.findings)
-            skipped.extend(parsed.skipped)
-            version = version or parsed.version
-            commands.append((*base, f"<{batch.files} of {len(files)} Python files>"))
-            raws.append(batch.stdout)
+        todo = cached.lookup(files)
+        raws: list[bytes] = []
+        if todo:
+            # The scan's shared run (with the residency rules) gives this pack's results only.
+            batches = (
+                [ctx.semgrep.submit(NAME, rules, todo)()]
+                if ctx.semgrep is not None
+                else run_batches(
+                    proc,
+                    base,
+                    todo,
+                    tool=NAME,
+                    timeout_s=ctx.settings.timeout_s,
+                    cwd=ctx.root,
+                    detail_from_json=True,
+                )
+            )
+            for batch in batches:
+                envelope = parse_envelope(batch.stdout)  # a run-wide error fails here
+                version = version or envelope.version
+                cached.add_document(json.loads(batch.stdout), batch.names, _path_of)
+                raws.append(batch.stdout)
+        elif version is None:
+            version = self.version(proc, ctx.settings)
+        # Cached and fresh slices are parsed together, as one run's output would be.
+        parsed = parse_semgrep_output(cached.document(files, version=version), ctx.root)
         return ScannerOutput(
-            findings=tuple(findings),
-            version=version,
-            commands=tuple(commands),
-            skipped=tuple(skipped),
+            findings=parsed.findings,
+            version=parsed.version,
+            commands=((*base, f"<{len(files)} Python files>"),),
+            skipped=parsed.skipped,
             raw_outputs=tuple(raws),
         )
+
+
+def _path_of(item: Any) -> str | None:
+    path = item.get("path") if isinstance(item, dict) else None
+    return path.removeprefix("./") if isinstance(path, str) else None
 
 
 def rules_dir(settings: ScanSettings) -> Path:

@@ -33,7 +33,7 @@ def controls_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # `compliance.cli.controls` as an attribute is the Click group; patch the module.
     module = importlib.import_module("compliance.cli.controls")
     monkeypatch.setattr(module, "bundled_controls_dir", lambda: target)
-    monkeypatch.setattr("compliance.pipeline.bundled_controls_dir", lambda: target)
+    monkeypatch.setattr("compliance.prepare.bundled_controls_dir", lambda: target)
     return target
 
 
@@ -171,7 +171,7 @@ def test_scan_json_has_control_results_and_finding_controls(
     assert code == 0, err
     data = json.loads(out)
     jsonschema.validate(data, SCHEMA)
-    assert data["schema_version"] == "2.2"
+    assert data["schema_version"] == "2.3"
     (f,) = data["findings"]
     assert f["controls"] == ["A.8.25", "A.8.28", "CC8.1"]
     controls = {c["id"]: c for c in data["controls"]}

@@ -175,9 +175,7 @@ def _scan_info(result: ScanResult) -> ScanInfo:
         finished=result.finished_at.isoformat(sep=" ", timespec="seconds"),
         duration=f"{seconds:.1f} s",
         changed_only=(
-            tuple(visible(p) for p in result.changed_only)
-            if result.changed_only is not None
-            else None
+            tuple(visible(p) for p in result.scope.files) if result.scope is not None else None
         ),
         baseline=(
             BaselineView(

@@ -15,9 +15,11 @@ import yaml
 from compliance.errors import ScannerFailure
 from compliance.inventory import IGNORED_DIRS, Inventory
 from compliance.model import RawFinding, Skip
+from compliance.scanners.cache import cache_key
 from compliance.scanners.checkov.parse import NAME, ParsedCheckov, parse_checkov_output
 from compliance.scanners.checkov.table import TABLE_PATH, YAML_LOADER, CheckTable, load_check_table
 from compliance.scanners.interface import NothingToScan, ScanContext, ScannerOutput, ScanSettings
+from compliance.scanners.keys import FileDigests, code_digest, folder_digest, tool_identity
 from compliance.scanners.process import (
     Completed,
     ProcessRunner,
@@ -190,6 +192,36 @@ class CheckovScanner:
         if done.returncode != 0 or match is None:
             raise ScannerFailure(f"checkov --version failed ({describe_exit(done.returncode)})")
         return match.group(0)
+
+    def cache_key(self, ctx: ScanContext) -> str | None:
+        """Everything checkov reads: the IaC files it is given, whole chart and overlay
+        folders, and every Terraform file of the repository (modules live anywhere)."""
+        exe = find_executable(NAME, ctx.settings.executables.get(NAME))
+        if exe is None or ctx.settings.policy_dir is None:
+            return None
+        identity, _ = tool_identity(exe, NAME)
+        inventory = ctx.inventory
+        folders = (*inventory.helm_charts, *inventory.kustomizations)
+        files = {
+            *inventory.terraform_files,
+            *inventory.cloudformation_files,
+            *inventory.kubernetes_files,
+            *inventory.dockerfiles,
+            *inventory.github_workflows,
+            *(ctx.repo_inventory or inventory).terraform_files,
+            *(f for f in inventory.all_files if any(_under(f, d) for d in folders)),
+        }
+        digests = ctx.digests or FileDigests(ctx.root)
+        return cache_key(
+            code_digest(),
+            NAME,
+            identity,
+            folder_digest(ctx.settings.policy_dir / TABLE_PATH),
+            repr(sorted(ctx.settings.available_binaries)),
+            repr(sorted(f for f in files if f in inventory.terraform_files)),
+            repr(sorted(folders)),
+            digests.key(files),
+        )
 
     def run(self, ctx: ScanContext, proc: ProcessRunner) -> ScannerOutput:
         table = _table(ctx.settings)

@@ -26,7 +26,9 @@ from pydantic import ValidationError
 from compliance.errors import ScannerFailure
 from compliance.inventory import MAX_FILE_BYTES
 from compliance.model import Skip
+from compliance.scanners.cache import cache_key
 from compliance.scanners.interface import NothingToScan, ScanContext, ScannerOutput, ScanSettings
+from compliance.scanners.keys import FileDigests, code_digest, folder_digest
 from compliance.scanners.pip_audit.findings import TOOL, build_findings, check_report
 from compliance.scanners.pip_audit.protocol import (
     RequestedDependency,
@@ -156,6 +158,26 @@ class PipAuditScanner:
 
     def version(self, proc: ProcessRunner, settings: ScanSettings) -> str:
         return pip_audit_version()
+
+    def cache_key(self, ctx: ScanContext) -> str | None:
+        """Offline audits only: an online answer changes as advisories are published."""
+        database = ctx.settings.advisory_db
+        if database is None or not database.is_dir():
+            return None
+        try:
+            version = pip_audit_version()
+        except ScannerFailure:
+            return None
+        digests = ctx.digests or FileDigests(ctx.root)
+        every = (ctx.repo_inventory or ctx.inventory).dependency_files
+        return cache_key(
+            code_digest(),
+            TOOL,
+            version,
+            folder_digest(database),
+            digests.key(ctx.inventory.dependency_files),
+            *every,
+        )
 
     def run(self, ctx: ScanContext, proc: ProcessRunner) -> ScannerOutput:
         files = ctx.inventory.dependency_files

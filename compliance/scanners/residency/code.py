@@ -11,7 +11,7 @@ without any costs nothing. Each rule focuses on the literal and prints it as its
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from compliance.residency.endpoints import ENDPOINT_HINTS, endpoint_location
 from compliance.residency.placement import Placement, Resolved, Role
 from compliance.residency.regions import Provider, RegionTables
 from compliance.scanners.process import ProcessRunner, find_executable
-from compliance.scanners.semgrep_run import parse_envelope, run_batches, scan_command
+from compliance.scanners.semgrep_run import Batch, parse_envelope, run_batches, scan_command
 from compliance.scanners.source import SnippetReader
 
 NAME = "residency"
@@ -90,14 +90,21 @@ def run_code_rules(
     tables: RegionTables,
 ) -> CodeRun:
     base = scan_command(exe, rules, jobs)
+    batches = run_batches(
+        proc, base, files, tool=NAME, timeout_s=timeout_s, cwd=root, prefix=_PREFIX
+    )
+    return parse_batches(batches, root, tables, base)
+
+
+def parse_batches(
+    batches: Iterable[Batch], root: Path, tables: RegionTables, base: Sequence[str]
+) -> CodeRun:
+    """The placements of semgrep's runs (our own process, or the scan's shared one)."""
     placements: list[Placement] = []
     skipped: list[Skip] = []
     commands: list[tuple[str, ...]] = []
     raws: list[bytes] = []
     version: str | None = None
-    batches = run_batches(
-        proc, base, files, tool=NAME, timeout_s=timeout_s, cwd=root, prefix=_PREFIX
-    )
     for batch in batches:
         parsed = parse_code_output(batch.stdout, root, tables)
         placements += parsed.placements

@@ -19,17 +19,20 @@ from compliance import __version__
 from compliance.errors import ConfigError, ScannerFailure
 from compliance.policy.files import display_path
 from compliance.residency.check import check_placements
-from compliance.residency.collect import collect_placements
 from compliance.residency.policy import load_residency_policy, residency_policy_path
+from compliance.scanners.cache import cache_key
 from compliance.scanners.interface import NothingToScan, ScanContext, ScannerOutput, ScanSettings
-from compliance.scanners.process import ProcessRunner
+from compliance.scanners.keys import FileDigests, code_digest, folder_digest, tool_identity
+from compliance.scanners.process import ProcessRunner, find_executable
 from compliance.scanners.residency.code import (
     candidate_files,
+    parse_batches,
     rules_dir,
     run_code_rules,
     semgrep_executable,
 )
 from compliance.scanners.residency.findings import NAME, residency_findings
+from compliance.scanners.semgrep_run import scan_command
 
 #: Only used when the policy has no exception, so no expiry is ever compared with it.
 _NO_DATE = date.min
@@ -44,6 +47,27 @@ class ResidencyScanner:
         # so here (doctor asks this first).
         semgrep_executable(settings.executables)
         return __version__
+
+    def cache_key(self, ctx: ScanContext) -> str | None:
+        """The policy, the region tables and rule pack, the services, the date (exceptions
+        expire) and every file of the inventory (placements are resolved across files)."""
+        path = residency_policy_path(ctx.root, ctx.config, ctx.config_dir or ctx.root)
+        if path is None or ctx.settings.policy_dir is None:
+            return None
+        exe = find_executable("semgrep", ctx.settings.executables.get("semgrep"))
+        digests = ctx.digests or FileDigests(ctx.root)
+        return cache_key(
+            code_digest(),
+            NAME,
+            tool_identity(exe, "semgrep")[0] if exe else "no semgrep",
+            folder_digest(path),
+            folder_digest(ctx.settings.policy_dir / "residency"),
+            repr(ctx.services),
+            ctx.config.model_dump_json(),
+            str(ctx.today),
+            digests.key(ctx.inventory.all_files),
+            repr(ctx.inventory.helm_charts),
+        )
 
     def run(self, ctx: ScanContext, proc: ProcessRunner) -> ScannerOutput:
         config_dir = ctx.config_dir or ctx.root
@@ -75,6 +99,17 @@ class ResidencyScanner:
             or code_files
         ):
             raise NothingToScan("no infrastructure files and no code using a cloud SDK")
+        exe = semgrep_executable(ctx.settings.executables) if code_files else ""
+        rules = rules_dir(ctx.settings.policy_dir)
+        # Ask the scan's shared semgrep run first, so it starts while Terraform is resolved.
+        shared = (
+            ctx.semgrep.submit(NAME, rules, code_files)
+            if ctx.semgrep is not None and code_files
+            else None
+        )
+        # Imported here: the Terraform parser (hcl2, lark) costs every command 35 ms to import.
+        from compliance.residency.collect import collect_placements  # noqa: PLC0415 - lazy
+
         collected = collect_placements(ctx.root, inventory, policy.tables, policy.service_tag)
         placements = collected.placements
         skipped = collected.skipped
@@ -82,16 +117,20 @@ class ResidencyScanner:
         commands: tuple[tuple[str, ...], ...] = ()
         raws: tuple[bytes, ...] = ()
         if code_files:
-            code = run_code_rules(
-                ctx.root,
-                code_files,
-                proc=proc,
-                exe=semgrep_executable(ctx.settings.executables),
-                rules=rules_dir(ctx.settings.policy_dir),
-                jobs=ctx.settings.jobs,
-                timeout_s=ctx.settings.timeout_s,
-                tables=policy.tables,
-            )
+            if shared is not None:
+                base = scan_command(exe, rules, ctx.settings.jobs)
+                code = parse_batches([shared()], ctx.root, policy.tables, base)
+            else:
+                code = run_code_rules(
+                    ctx.root,
+                    code_files,
+                    proc=proc,
+                    exe=exe,
+                    rules=rules,
+                    jobs=ctx.settings.jobs,
+                    timeout_s=ctx.settings.timeout_s,
+                    tables=policy.tables,
+                )
             placements += code.placements
             skipped += code.skipped
             commands, raws = code.commands, code.raw_outputs

@@ -14,10 +14,12 @@ Oddities this adapter owns:
 from __future__ import annotations
 
 from compliance import __version__
-from compliance.config import find_config
+from compliance.config import bundled_threatmodels_dir, find_config
 from compliance.errors import ConfigError, ScannerFailure
 from compliance.model import Location, RawFinding, RuleId, ServiceName
+from compliance.scanners.cache import cache_key
 from compliance.scanners.interface import NothingToScan, ScanContext, ScannerOutput, ScanSettings
+from compliance.scanners.keys import FileDigests, code_digest, folder_digest
 from compliance.scanners.process import ProcessRunner
 from compliance.services import discover_services
 from compliance.threatmodel.check import Failure
@@ -33,6 +35,21 @@ class ThreatModelScanner:
 
     def version(self, proc: ProcessRunner, settings: ScanSettings) -> str:
         return __version__
+
+    def cache_key(self, ctx: ScanContext) -> str | None:
+        """The library, the config, the services, the date (reviews age) and every file of
+        the inventory (facts come from code, manifests and IaC; models are files too)."""
+        digests = ctx.digests or FileDigests(ctx.root)
+        return cache_key(
+            code_digest(),
+            NAME,
+            folder_digest(bundled_threatmodels_dir() / "library"),
+            repr(ctx.services),
+            ctx.config.model_dump_json(),
+            str(ctx.config_dir),
+            str(ctx.today),
+            digests.key(ctx.inventory.all_files),
+        )
 
     def run(self, ctx: ScanContext, proc: ProcessRunner) -> ScannerOutput:
         services = ctx.services

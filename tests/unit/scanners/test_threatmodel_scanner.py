@@ -10,7 +10,7 @@ import pytest
 
 from compliance.findings import finalize
 from compliance.model import FindingKind, Severity
-from compliance.pipeline import prepare
+from compliance.prepare import prepare
 from compliance.scanners.interface import NothingToScan, ScanContext, ScanSettings
 from compliance.scanners.process import ProcessRunner
 from compliance.scanners.threatmodel import ThreatModelScanner

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from compliance.pipeline import prepare
+from compliance.prepare import prepare
 from compliance.threatmodel.facts import Fact
 from compliance.threatmodel.workflow import Workspace, open_workspace
 
