@@ -43,6 +43,7 @@ from compliance.prepare import (
     Prepared,
     ScanOptions,
     load_policies,
+    load_threatmodel_files,
     prepare,
     select_scanners,
 )
@@ -85,6 +86,8 @@ def run_scan(
             else None,
             threatmodel_dir=prepared.config.threatmodel.dir,
         )
+        if work.scope is None:  # a full scan after all: its threat models must be valid too
+            load_threatmodel_files(prepared, options, policies.controls, planned=True)
         for note in work.notes:
             progress.note(note)
     runner = proc or ProcessRunner(record_dir=options.record_dir)

@@ -42,7 +42,6 @@ from compliance.residency.policy import (
 )
 from compliance.scanners.registry import REGISTRY
 from compliance.services import discover_services
-from compliance.threatmodel.workflow import load_threat_models
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,10 +235,17 @@ def load_residency(prepared: Prepared, options: ScanOptions) -> ResidencyPolicy 
 
 
 def load_threatmodel_files(
-    prepared: Prepared, options: ScanOptions, controls: ControlPolicy
+    prepared: Prepared, options: ScanOptions, controls: ControlPolicy, *, planned: bool = False
 ) -> None:
-    """Validate the threat library and model files when the threatmodel scanner will run."""
+    """Validate the threat library and model files when the threatmodel scanner will run.
+    A changed-files scan runs it only when its plan turns out to be a full scan: the
+    pipeline calls this again then, with `planned`."""
+    if options.changes is not None and not planned:
+        return
     if "threatmodel" in select_scanners(options.scanners, prepared.config):
+        # Imported here: the detectors cost a pre-commit scan 30 ms it does not need.
+        from compliance.threatmodel.workflow import load_threat_models  # noqa: PLC0415 - lazy
+
         load_threat_models(prepared.root, prepared.config, controls.catalogue)
 
 

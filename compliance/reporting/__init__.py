@@ -1,25 +1,23 @@
-"""Renderers: one module per format, listed in one registry."""
+"""Renderers: one module per format, listed in one registry (each imported when used)."""
 
 from __future__ import annotations
 
-from compliance.reporting.gitlab import GitlabDependencyScanningRenderer, GitlabSastRenderer
-from compliance.reporting.html import HtmlRenderer
+from compliance.lazy import LazyRegistry
 from compliance.reporting.interface import Renderer, RenderOptions
-from compliance.reporting.json import JsonRenderer
-from compliance.reporting.junit import JunitRenderer
-from compliance.reporting.markdown import MarkdownRenderer
-from compliance.reporting.sarif.renderer import SarifRenderer
-from compliance.reporting.terminal import TerminalRenderer
 
-REGISTRY: dict[str, Renderer] = {
-    "terminal": TerminalRenderer(),
-    "json": JsonRenderer(),
-    "sarif": SarifRenderer(),
-    "junit": JunitRenderer(),
-    "gitlab-sast": GitlabSastRenderer(),
-    "gitlab-dependency-scanning": GitlabDependencyScanningRenderer(),
-    "markdown": MarkdownRenderer(),
-    "html": HtmlRenderer(),
-}
+_GITLAB = "compliance.reporting.gitlab"
+REGISTRY: LazyRegistry[Renderer] = LazyRegistry(
+    {
+        "terminal": "compliance.reporting.terminal:TerminalRenderer",
+        "json": "compliance.reporting.json:JsonRenderer",
+        "sarif": "compliance.reporting.sarif.renderer:SarifRenderer",
+        "junit": "compliance.reporting.junit:JunitRenderer",
+        "gitlab-sast": f"{_GITLAB}:GitlabSastRenderer",
+        "gitlab-dependency-scanning": f"{_GITLAB}:GitlabDependencyScanningRenderer",
+        "markdown": "compliance.reporting.markdown:MarkdownRenderer",
+        "html": "compliance.reporting.html:HtmlRenderer",
+    },
+    lambda renderer: renderer(),
+)
 
 __all__ = ["REGISTRY", "RenderOptions", "Renderer"]

@@ -1,24 +1,25 @@
-"""The scanner registry. A new scanner = one module, one line here, recorded outputs, tests."""
+"""The scanner registry. A new scanner = one module, one line here, recorded outputs, tests.
+
+Each adapter's module is imported when a scan first uses it (a pre-commit scan of Python
+files never imports checkov's, pip-audit's or the threat-model adapter)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from compliance.scanners.bandit import BanditScanner
-from compliance.scanners.checkov import CheckovScanner
+from compliance.lazy import LazyRegistry
 from compliance.scanners.interface import Scanner
-from compliance.scanners.pip_audit import PipAuditScanner
-from compliance.scanners.residency import ResidencyScanner
-from compliance.scanners.semgrep import SemgrepScanner
-from compliance.scanners.threatmodel import ThreatModelScanner
 
-REGISTRY: dict[str, Callable[[], Scanner]] = {
-    "bandit": BanditScanner,
-    "semgrep": SemgrepScanner,
-    "pip-audit": PipAuditScanner,
-    "checkov": CheckovScanner,
-    "residency": ResidencyScanner,
-    "threatmodel": ThreatModelScanner,
-}
+REGISTRY: LazyRegistry[Callable[[], Scanner]] = LazyRegistry(
+    {
+        "bandit": "compliance.scanners.bandit:BanditScanner",
+        "semgrep": "compliance.scanners.semgrep:SemgrepScanner",
+        "pip-audit": "compliance.scanners.pip_audit:PipAuditScanner",
+        "checkov": "compliance.scanners.checkov:CheckovScanner",
+        "residency": "compliance.scanners.residency:ResidencyScanner",
+        "threatmodel": "compliance.scanners.threatmodel:ThreatModelScanner",
+    },
+    lambda factory: factory,
+)
 
 __all__ = ["REGISTRY", "Scanner"]
