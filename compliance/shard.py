@@ -1,19 +1,24 @@
 """Sharding a scan across CI runners: which part of the work shard I of N does.
 
-The unit of work is a service (every file it owns, for the per-file scanners), plus one unit
-per scanner that reasons over the whole repository (residency, threat models): those run
-whole, in one shard. Units are weighed by the bytes they hand to scanners and dealt largest
-first onto the lightest shard (LPT), ties broken by name, so every runner computes the same
-plan from the same checkout. Findings are per file, so the shards' findings together are
+A unit of work is one scanner over one service's files (bandit over `api`'s Python files,
+checkov over its Dockerfile and manifests), or one scanner that reasons over the whole
+repository (residency, threat models), run whole. Each unit's cost is estimated in CPU
+seconds from the bytes it reads; a shard that runs a tool at all also pays the tool's
+start-up (checkov's is about 2.5 s here, semgrep's 1.9 s). Units are dealt largest first,
+each to the shard where the load after taking it (start-up included) is least, ties to the
+lowest index, so every runner computes the same plan from the same checkout; a tool is
+started in one more shard only when that lowers the load by more than its start-up, so the
+CPU that sharding adds stays bounded. Findings are per file, so the shards' findings together are
 exactly the full scan's; `compliance merge` joins them and runs the rest of the pipeline once.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from compliance.errors import UsageError
 from compliance.inventory import Inventory
@@ -22,8 +27,22 @@ from compliance.services import attributor
 
 #: Scanners that read the whole repository to decide anything: never split.
 WHOLE_REPO_SCANNERS = ("residency", "threatmodel")
-_SPEC = re.compile(r"([0-9]+)/([0-9]+)")
 MAX_SHARDS = 256
+_SPEC = re.compile(r"([0-9]+)/([0-9]+)")
+_MB = 1024 * 1024
+#: CPU seconds per MB a scanner reads, and its start-up, measured on the benchmark machine
+#: (benchmarks/README.md). Only the plan's balance depends on them, never its correctness.
+COST_PER_MB = {
+    "bandit": 1.9,
+    "semgrep": 0.8,
+    "pip-audit": 5.0,
+    "checkov": 30.0,
+    "residency": 10.0,
+    "threatmodel": 0.4,
+}
+STARTUP_S = {"bandit": 0.4, "semgrep": 1.9, "pip-audit": 0.6, "checkov": 2.5}
+#: Which process a scanner starts: residency's code rules run in the scan's semgrep.
+_TOOL = {"residency": "semgrep"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +67,17 @@ def parse_shard(text: str) -> ShardSpec:
 
 @dataclass(frozen=True, slots=True)
 class Unit:
-    """One indivisible piece of work: a service's files, or a whole-repository scanner."""
+    """One scanner over one service's files (`whole`: over the whole repository)."""
 
-    name: str
-    weight: int
+    scanner: str
+    service: str
+    cost: float
     files: tuple[str, ...] = ()
-    scanner: str | None = None
+    whole: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.scanner}:{self.service}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,56 +86,71 @@ class ShardWork:
     units: tuple[Unit, ...]
 
     @property
-    def files(self) -> tuple[str, ...]:
-        return tuple(sorted(f for u in self.units for f in u.files))
-
-    @property
-    def whole_repo_scanners(self) -> tuple[str, ...]:
-        return tuple(u.scanner for u in self.units if u.scanner is not None)
-
-    @property
     def names(self) -> tuple[str, ...]:
         return tuple(u.name for u in self.units)
+
+    def scanners(self) -> dict[str, tuple[str, ...] | None]:
+        """Per scanner this shard runs: the files it is given (None: the whole repository)."""
+        out: dict[str, tuple[str, ...] | None] = {}
+        for unit in self.units:
+            if unit.whole:
+                out[unit.scanner] = None
+            else:
+                out[unit.scanner] = (*(out.get(unit.scanner) or ()), *unit.files)
+        return out
 
 
 def plan_units(
     inventory: Inventory, services: Sequence[Service], scanners: Sequence[str]
 ) -> list[Unit]:
-    """Every unit of a scan with these scanners, with its weight in bytes."""
+    """Every unit of a scan with these scanners. A scanner with nothing to read still gets
+    one (empty) unit, so some shard reports it skipped, as a full scan would."""
     owner = attributor(services)
-    by_service: dict[str, list[str]] = {s.name: [] for s in services}
-    by_service.setdefault(REPO_SERVICE, [])
-    for path in inventory.all_files:
-        by_service[owner(path)].append(path)
-    units = [
-        Unit(f"service:{name}", _weight(inventory.root, files), tuple(files))
-        for name, files in by_service.items()
-        if files
-    ]
-    scanned = {
-        "residency": (
-            *inventory.terraform_files,
-            *inventory.kubernetes_files,
-            *inventory.cloudformation_files,
-        ),
-        "threatmodel": inventory.python_files,
+    size = _sizes(inventory.root)
+    inputs: dict[str, Callable[[], Iterable[str]]] = {
+        "bandit": lambda: inventory.python_files,
+        "semgrep": lambda: inventory.python_files,
+        "pip-audit": lambda: inventory.dependency_files,
+        "checkov": lambda: _iac_files(inventory),
+        # Its code rules run in the scan's semgrep process, over the few files using an SDK.
+        "residency": lambda: _iac_files(inventory),
+        "threatmodel": lambda: inventory.python_files,
     }
-    for scanner in WHOLE_REPO_SCANNERS:
-        if scanner in scanners:
-            # At least 1: a scanner with nothing to read still runs (and says so) somewhere.
-            weight = max(1, _weight(inventory.root, scanned[scanner]) // 4)
-            units.append(Unit(f"scanner:{scanner}", weight, scanner=scanner))
+    units: list[Unit] = []
+    for scanner in scanners:
+        files = tuple(inputs.get(scanner, lambda: inventory.all_files)())
+        per_mb = COST_PER_MB.get(scanner, 1.0)
+        if scanner in WHOLE_REPO_SCANNERS:
+            units.append(Unit(scanner, "*", sum(map(size, files)) / _MB * per_mb, whole=True))
+            continue
+        by_service: dict[str, list[str]] = {}
+        for path in files:
+            by_service.setdefault(owner(path) or REPO_SERVICE, []).append(path)
+        units += [
+            Unit(scanner, name, sum(map(size, mine)) / _MB * per_mb, tuple(mine))
+            for name, mine in sorted(by_service.items())
+        ]
+        if not by_service:
+            units.append(Unit(scanner, "*", 0.0))
     return units
 
 
 def assign(units: Sequence[Unit], count: int) -> list[list[Unit]]:
-    """Largest unit first onto the lightest shard; deterministic for equal weights."""
+    """Largest unit first, each to the shard whose load after taking it is least, with a
+    tool's start-up counted once per shard that runs it; a tool starts in another shard
+    only when that lowers the load by more than its start-up. Deterministic."""
     shards: list[list[Unit]] = [[] for _ in range(count)]
-    loads = [0] * count
-    for unit in sorted(units, key=lambda u: (-u.weight, u.name)):
-        lightest = loads.index(min(loads))
-        shards[lightest].append(unit)
-        loads[lightest] += unit.weight
+    loads = [0.0] * count
+    tools: list[set[str]] = [set() for _ in range(count)]
+    for unit in sorted(units, key=lambda u: (-u.cost, u.name)):
+        tool = _TOOL.get(unit.scanner, unit.scanner)
+        startup = STARTUP_S.get(tool, 0.0)
+        extra = [0.0 if tool in started else startup for started in tools]
+        score = [load + unit.cost + 2 * more for load, more in zip(loads, extra, strict=True)]
+        best = score.index(min(score))
+        shards[best].append(unit)
+        loads[best] += unit.cost + extra[best]
+        tools[best].add(tool)
     return [sorted(s, key=lambda u: u.name) for s in shards]
 
 
@@ -122,11 +161,30 @@ def shard_work(
     return ShardWork(spec, tuple(assign(units, spec.count)[spec.index - 1]))
 
 
-def _weight(root: Path, files: Sequence[str]) -> int:
-    total = 0
-    for path in files:
+def _iac_files(inventory: Inventory) -> list[str]:
+    folders = (*inventory.helm_charts, *inventory.kustomizations)
+    return sorted(
+        {
+            *inventory.terraform_files,
+            *inventory.cloudformation_files,
+            *inventory.kubernetes_files,
+            *inventory.dockerfiles,
+            *inventory.github_workflows,
+            *(f for f in inventory.all_files if any(_under(f, d) for d in folders)),
+        }
+    )
+
+
+def _under(path: str, folder: str) -> bool:
+    return folder in ("", ".") or PurePosixPath(path).is_relative_to(folder)
+
+
+def _sizes(root: Path) -> Callable[[str], int]:
+    @functools.cache
+    def size(path: str) -> int:
         try:
-            total += (root / path).lstat().st_size + 1
+            return (root / path).lstat().st_size + 1
         except OSError:
-            total += 1
-    return total
+            return 1
+
+    return size

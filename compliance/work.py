@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from compliance.changes import ChangeSet, plan_changes
 from compliance.inventory import Inventory
 from compliance.model import ScanScope, Service
-from compliance.shard import WHOLE_REPO_SCANNERS, ShardSpec, ShardWork, plan_units, shard_work
+from compliance.shard import ShardSpec, ShardWork, plan_units, shard_work
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +70,11 @@ def sharded_work(
     spec: ShardSpec, names: list[str], inventory: Inventory, services: tuple[Service, ...]
 ) -> Work:
     work = shard_work(spec, inventory, services, names)
-    part = inventory.restricted_to(work.files)
-    whole = set(work.whole_repo_scanners)
+    given = work.scanners()
     jobs = tuple(
-        (n, inventory) if n in whole else (n, part)
+        (n, inventory if given[n] is None else inventory.restricted_to(given[n] or ()))
         for n in names
-        if n not in WHOLE_REPO_SCANNERS or n in whole
+        if n in given
     )
     plan = tuple(sorted(u.name for u in plan_units(inventory, services, names)))
     return Work(jobs, shard=work, plan=plan)
