@@ -12,14 +12,13 @@ import click
 from compliance.cicontext import ci_context
 from compliance.cli import clock
 from compliance.cli.output import parse_outputs
-from compliance.cli.scan import SEVERITIES, finish, write_outputs
+from compliance.cli.scan import SEVERITIES, finish, result_outputs, write_outputs
 from compliance.cli.scan_evidence import check_ledger, prepare_evidence
 from compliance.errors import UsageError
 from compliance.model import Severity
 from compliance.partial import check_complete, load_partial
 from compliance.pipeline import merge_partials
 from compliance.prepare import ScanOptions
-from compliance.reporting import REGISTRY as RENDERERS
 from compliance.scanners.registry import REGISTRY as SCANNERS
 
 
@@ -48,22 +47,12 @@ from compliance.scanners.registry import REGISTRY as SCANNERS
     type=click.Path(path_type=Path),
     help="The advisory folder the shards used (its digest is recorded in the result).",
 )
-@click.option("--fail-on", type=click.Choice(SEVERITIES, case_sensitive=False))
 @click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(list(RENDERERS)),
-    default="terminal",
-    show_default=True,
-    help="Report written to stdout.",
+    "--fail-on",
+    type=click.Choice(SEVERITIES, case_sensitive=False),
+    help="Fail on open findings at or above this severity [default: the gate's fail_on].",
 )
-@click.option("-o", "--output", "outputs", multiple=True, metavar="FORMAT=PATH")
-@click.option("--link-base", metavar="URL")
-@click.option("--evidence", "evidence_dir", type=click.Path(path_type=Path))
-@click.option("--sign-key", type=click.Path(path_type=Path))
-@click.option("--archive", type=click.Choice(["tar.gz", "zip"]))
-@click.option("--ledger", metavar="PATH|URL")
-@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@result_outputs
 def merge(
     partials: tuple[Path, ...],
     root: Path,

@@ -159,6 +159,61 @@ def _root_and_files(paths: tuple[Path, ...]) -> tuple[Path, tuple[Path, ...]]:
     return Path(), paths
 
 
+def result_outputs(command: Callable[..., None]) -> Callable[..., None]:
+    """Where a result goes (`scan` and `merge`): the report on stdout, report files, the
+    evidence bundle, the ledger; and whether progress is shown."""
+    options = [
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(list(RENDERERS)),
+            default="terminal",
+            show_default=True,
+            help="Report written to stdout.",
+        ),
+        click.option(
+            "-o",
+            "--output",
+            "outputs",
+            multiple=True,
+            metavar="FORMAT=PATH",
+            help="Also write a report to a file (repeatable).",
+        ),
+        click.option(
+            "--link-base",
+            metavar="URL",
+            help="Make file links in Markdown/HTML reports absolute, e.g. "
+            "https://github.com/ORG/REPO/blob/SHA/ (the scanned folder's URL).",
+        ),
+        click.option(
+            "--evidence",
+            "evidence_dir",
+            type=click.Path(path_type=Path),
+            help="Write the evidence bundle (result, SARIF, HTML, raw scanner output, per-control "
+            "index, manifest) to this folder.",
+        ),
+        click.option(
+            "--sign-key",
+            type=click.Path(path_type=Path),
+            help="Ed25519 private key (PEM) to sign the bundle; default $COMPLIANCE_SIGNING_KEY.",
+        ),
+        click.option(
+            "--archive",
+            type=click.Choice(["tar.gz", "zip"]),
+            help="Write the bundle as one archive file instead of a folder.",
+        ),
+        click.option(
+            "--ledger",
+            metavar="PATH|URL",
+            help="Record this run in the ledger (a SQLite file or a postgresql:// URL).",
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="No progress output."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command()
 @scan_inputs
 @click.option(
@@ -185,22 +240,6 @@ def _root_and_files(paths: tuple[Path, ...]) -> tuple[Path, tuple[Path, ...]]:
     help="Where --shard writes its partial result.",
 )
 @click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(list(RENDERERS)),
-    default="terminal",
-    show_default=True,
-    help="Report written to stdout.",
-)
-@click.option(
-    "-o",
-    "--output",
-    "outputs",
-    multiple=True,
-    metavar="FORMAT=PATH",
-    help="Also write a report to a file (repeatable).",
-)
-@click.option(
     "--fail-on",
     type=click.Choice(SEVERITIES, case_sensitive=False),
     help="Fail on open findings at or above this severity [default: the gate's fail_on].",
@@ -211,35 +250,7 @@ def _root_and_files(paths: tuple[Path, ...]) -> tuple[Path, tuple[Path, ...]]:
     type=click.Path(path_type=Path),
     help="Baseline file: fail only on findings absent from it (gate mode new-only).",
 )
-@click.option(
-    "--link-base",
-    metavar="URL",
-    help="Make file links in Markdown/HTML reports absolute, e.g. "
-    "https://github.com/ORG/REPO/blob/SHA/ (the scanned folder's URL).",
-)
-@click.option(
-    "--evidence",
-    "evidence_dir",
-    type=click.Path(path_type=Path),
-    help="Write the evidence bundle (result, SARIF, HTML, raw scanner output, per-control "
-    "index, manifest) to this folder.",
-)
-@click.option(
-    "--sign-key",
-    type=click.Path(path_type=Path),
-    help="Ed25519 private key (PEM) to sign the bundle; default $COMPLIANCE_SIGNING_KEY.",
-)
-@click.option(
-    "--archive",
-    type=click.Choice(["tar.gz", "zip"]),
-    help="Write the bundle as one archive file instead of a folder.",
-)
-@click.option(
-    "--ledger",
-    metavar="PATH|URL",
-    help="Record this run in the ledger (a SQLite file or a postgresql:// URL).",
-)
-@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@result_outputs
 def scan(
     options: ScanOptions,
     files: tuple[Path, ...],

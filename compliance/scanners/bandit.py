@@ -132,7 +132,7 @@ class BanditScanner:
 
 
 def _document(stdout: bytes) -> dict[str, Any]:
-    """bandit's JSON document, checked enough to be cut into slices."""
+    """bandit's JSON document with its `results` and `errors` lists (ScannerFailure if not)."""
     try:
         data = json.loads(stdout)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -195,15 +195,8 @@ class ParsedBandit:
 
 def parse_bandit_output(stdout: bytes, root: Path) -> ParsedBandit:
     """Parse bandit's JSON. Unexpected shapes are a ScannerFailure, never an empty result."""
-    try:
-        data = json.loads(stdout)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ScannerFailure(f"bandit printed output that is not JSON: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
-        raise ScannerFailure("bandit printed JSON without a 'results' list")
+    data = _document(stdout)
     errors = data.get("errors", [])
-    if not isinstance(errors, list):
-        raise ScannerFailure("bandit printed JSON whose 'errors' is not a list")
     reader = SnippetReader(root)
     nosec = NosecIndex(reader)
     findings = [nosec.apply(_finding(item, reader), item) for item in data["results"]]

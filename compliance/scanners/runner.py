@@ -71,20 +71,6 @@ def _run_one(
     progress: Progress,
     timer: Callable[[], float],
 ) -> ScannerOutcome:
-    try:
-        return _run_timed(scanner, ctx, proc, progress, timer)
-    finally:
-        if ctx.semgrep is not None:  # whatever happened, nobody waits for this scanner
-            ctx.semgrep.leave(scanner.name)
-
-
-def _run_timed(
-    scanner: Scanner,
-    ctx: ScanContext,
-    proc: ProcessRunner,
-    progress: Progress,
-    timer: Callable[[], float],
-) -> ScannerOutcome:
     progress.started(scanner.name)
     started = timer()
     try:
@@ -117,8 +103,17 @@ def _run_timed(
 
 
 def _cached_run(scanner: Scanner, ctx: ScanContext, proc: ProcessRunner) -> ScannerOutput:
-    """The scanner's output from the cache when its key is there, else a fresh run (kept
-    in the cache when it succeeded). A damaged entry is a miss."""
+    """The scanner's output; then, whatever happened, nobody waits for it to use semgrep."""
+    try:
+        return _output(scanner, ctx, proc)
+    finally:
+        if ctx.semgrep is not None:
+            ctx.semgrep.leave(scanner.name)
+
+
+def _output(scanner: Scanner, ctx: ScanContext, proc: ProcessRunner) -> ScannerOutput:
+    """From the cache when the scanner's key is there, else a fresh run (kept in the cache
+    when it succeeded). A damaged entry is a miss."""
     cache = ctx.cache
     key = scanner.cache_key(ctx) if cache is not None and isinstance(scanner, Cacheable) else None
     if cache is None or key is None:
