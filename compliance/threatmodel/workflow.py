@@ -65,9 +65,14 @@ def open_workspace(
     *,
     config_file: Path | None = None,
     catalogue: Catalogue | None = None,
+    modelled_only: bool = False,
 ) -> Workspace:
+    """The models and the facts of the services. With `modelled_only` (a scan), facts are
+    detected only for services that have a model: the checks of a service without one do
+    not read its facts, and parsing every file of a large repository costs seconds."""
     library, models = load_threat_models(root, config, catalogue)
-    detection = detect_facts(root, inventory, services, config_file)
+    only = set(models.models) if modelled_only else None
+    detection = detect_facts(root, inventory, services, config_file, only=only)
     return Workspace(root, config, tuple(services), library, models, detection)
 
 

@@ -64,6 +64,7 @@ class ThreatModelScanner:
                 ctx.inventory,
                 services,
                 config_file=find_config(ctx.config_dir or ctx.root),
+                modelled_only=True,
             )
         except ConfigError as error:
             problems = "; ".join(str(p) for p in error.problems)

@@ -8,7 +8,7 @@ services' code uses. Test files are not production behaviour and are left out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,8 +64,13 @@ def detect_facts(
     inventory: Inventory,
     services: Sequence[Service],
     config_file: Path | None = None,
+    *,
+    only: Collection[str] | None = None,
 ) -> Detection:
-    """The facts of each of `services` in the repository at `root`."""
+    """The facts of each of `services` in the repository at `root` (with `only`, of those
+    services alone: the others' code is not parsed, though their names still count)."""
+    if only is not None and not only:
+        return Detection({})
     skipped: list[Skip] = []
     owner = _owner(services)
     texts = _read(root, inventory, skipped)
@@ -86,6 +91,8 @@ def detect_facts(
         owned.setdefault(owner(path), set()).add(path)
     facts: dict[ServiceName, tuple[Fact, ...]] = {}
     for service in services:
+        if only is not None and service.name not in only:
+            continue
         scan = ServiceScan(service.name, names)
         mine = frozenset(owned.get(service.name, ()))
         _data(scan, service, classification.get(service.name))

@@ -127,7 +127,9 @@ class _Module:
             self.visit(statement, scope)
 
     def visit(self, node: ast.AST, scope: Scope) -> None:
-        if isinstance(node, _LEAVES):
+        # A name (and its load/store context) holds nothing we record: most nodes are names,
+        # so this test first halves the visits of a large repository.
+        if type(node) is ast.Name or isinstance(node, _LEAVES):
             return
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             for decorator in node.decorator_list:
@@ -177,7 +179,8 @@ class _Module:
         elif isinstance(node, ast.Dict):
             self.calls.dictionary(node, scope)
         for child in ast.iter_child_nodes(node):
-            self.visit(child, scope)
+            if type(child) is not ast.Name and not isinstance(child, _LEAVES):
+                self.visit(child, scope)
 
     def _assignment(self, targets: list[ast.expr], value: ast.expr, scope: Scope) -> None:
         for target in targets:
