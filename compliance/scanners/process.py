@@ -3,8 +3,11 @@
 Every scanner runs through `ProcessRunner.run`: in its own process group (so a timeout kills
 the tool and every child it forked), with stdout and stderr spooled to temporary files (so a
 tool that prints gigabytes cannot exhaust memory or deadlock a pipe), a hard output cap and a
-timeout honoured within a second. Tests replace or forbid this class; nothing else in the
-package imports `subprocess`.
+timeout honoured within a second. Whatever happens, nothing of the tool's group outlives the
+call: when the tool ends (even killed by a signal) the stragglers it forked are killed too.
+`stop_all` stops every running tool at once and refuses new ones (the CLI calls it on SIGINT
+and SIGTERM). Tests replace or forbid this class; nothing else in the package imports
+`subprocess`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,30 @@ from compliance.errors import ScannerFailure
 DEFAULT_MAX_OUTPUT_BYTES = 512 * 1024 * 1024
 _POLL_S = 0.05
 _KILL_GRACE_S = 0.5
+
+#: The tools running now (each the leader of its own process group), for `stop_all`. No lock:
+#: a signal handler runs in the main thread between any two bytecodes, so it must not wait for
+#: one; adding, discarding and copying a set are atomic under the GIL.
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+#: Set by `stop_all`: no tool starts and every wait ends, until `resume`.
+_STOPPING = threading.Event()
+
+
+def stop_all() -> None:
+    """Kill every running tool's process group and start no new tool (the CLI's SIGINT and
+    SIGTERM handler: it neither waits nor takes a lock). The threads waiting on those tools
+    then fail their scanners with "interrupted"."""
+    _STOPPING.set()
+    # A tool registered after this copy sees _STOPPING at its first poll (see `_wait`).
+    for child in list(_RUNNING):
+        if child.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.pid, signal.SIGKILL)
+
+
+def resume() -> None:
+    """Allow tools to start again after `stop_all` (the CLI, once the command has ended)."""
+    _STOPPING.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,13 +172,14 @@ class ProcessRunner:
         env: dict[str, str],
     ) -> Completed:
         started = time.monotonic()
-        full_env = env
+        if _STOPPING.is_set():
+            raise ScannerFailure(f"{tool}: not started: the scan was interrupted")
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             try:
                 child = subprocess.Popen(  # noqa: S603 - argv is built by our adapters
                     command,
                     cwd=cwd,
-                    env=full_env,
+                    env=env,
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=err,
@@ -164,10 +192,18 @@ class ProcessRunner:
                 ) from None
             except OSError as exc:
                 raise ScannerFailure(f"{tool}: cannot start {command[0]}: {exc}") from None
-            self._wait(
-                child=child, tool=tool, timeout_s=timeout_s, out=out, err=err, started=started
-            )
+            _RUNNING.add(child)
+            try:
+                self._wait(
+                    child=child, tool=tool, timeout_s=timeout_s, out=out, err=err, started=started
+                )
+            finally:
+                _RUNNING.discard(child)
+                _end_group(child)
             duration = time.monotonic() - started
+            # What the tool's stragglers wrote before they were killed counts too: the cap
+            # holds before anything is read into memory.
+            self._check_output(tool, out, err)
             out.seek(0)
             err.seek(0)
             return Completed(command, child.returncode, out.read(), err.read(), duration)
@@ -211,26 +247,30 @@ class ProcessRunner:
         err: object,
         started: float,
     ) -> None:
+        """Until the tool exits; ScannerFailure on a timeout, too much output or `stop_all`
+        (the caller then kills the group). The output is measured after the exit too: a tool
+        can print far more than the cap between two looks and be gone."""
         deadline = started + timeout_s
         while True:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(timeout=_POLL_S)
+            if _STOPPING.is_set():
+                raise ScannerFailure(f"{tool}: stopped: the scan was interrupted")
+            self._check_output(tool, out, err)
+            if child.returncode is not None:
                 return
-            except subprocess.TimeoutExpired:
-                pass
             if time.monotonic() >= deadline:
-                _kill_group(child)
                 raise ScannerFailure(
                     f"{tool}: timed out after {timeout_s:g} s and was stopped",
                     hint="raise scan.timeout_s in compliance.yaml or --timeout",
                 )
-            size = _size(out) + _size(err)
-            if size > self.max_output_bytes:
-                _kill_group(child)
-                raise ScannerFailure(
-                    f"{tool}: printed more than {self.max_output_bytes // (1024 * 1024)} MiB "
-                    "of output and was stopped"
-                )
+
+    def _check_output(self, tool: str, out: object, err: object) -> None:
+        if _size(out) + _size(err) > self.max_output_bytes:
+            raise ScannerFailure(
+                f"{tool}: printed more than {self.max_output_bytes // (1024 * 1024)} MiB "
+                "of output and was stopped"
+            )
 
 
 def _size(handle: object) -> int:
@@ -238,6 +278,17 @@ def _size(handle: object) -> int:
     if fileno is None:
         return 0
     return os.fstat(fileno()).st_size
+
+
+def _end_group(child: subprocess.Popen[bytes]) -> None:
+    """Nothing of the tool's process group survives it: a tool still running is stopped; one
+    that ended (even killed by a signal) may have left children behind, which are killed."""
+    if child.returncode is None:
+        _kill_group(child)
+        return
+    # The group id stays reserved while any member lives, so it cannot name another group.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.pid, signal.SIGKILL)
 
 
 def _kill_group(child: subprocess.Popen[bytes]) -> None:
