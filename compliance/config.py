@@ -7,7 +7,7 @@ typo can never silently switch a check off.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any, Literal
 
 import yaml
@@ -50,11 +50,20 @@ class CacheConfig(_Strict):
     """The result cache (safe to delete; `--no-cache` and `--cache-dir` override it)."""
 
     enabled: bool = True
-    #: Relative to the repository root; keep it out of version control (it writes a
-    #: .gitignore of its own).
+    #: Relative to the repository root, and inside it: a repository's config may not make
+    #: a scan write elsewhere (only `--cache-dir` may). Keep it out of version control (it
+    #: writes a .gitignore of its own).
     dir: str = Field(default=".compliance/cache", min_length=1)
     #: Least recently used entries are evicted past this size.
     max_mb: int = Field(default=256, ge=1, le=100_000)
+
+    @field_validator("dir")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        posix = value.replace("\\", "/")
+        if posix.startswith("/") or PureWindowsPath(value).drive or ".." in posix.split("/"):
+            raise ValueError("must be a folder inside the repository (or pass --cache-dir)")
+        return value
 
 
 class ScanConfig(_Strict):
@@ -122,7 +131,8 @@ def find_config(root: Path) -> Path | None:
     if pyproject.is_file():
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+        # ValueError: not TOML, not UTF-8, or an integer of more than 4,300 digits.
+        except (ValueError, RecursionError, OSError):
             return None
         if isinstance(data.get("tool"), dict) and "compliance" in data["tool"]:
             return pyproject
@@ -137,6 +147,27 @@ def load_config(root: Path, explicit: Path | None = None) -> tuple[RepoConfig, P
     display = _display(path, root)
     raw = _read_raw(path, display)
     return parse_config(raw, display), path
+
+
+def repo_cache_dir(config: RepoConfig, root: Path, config_file: Path | None) -> Path:
+    """The cache folder the config names (resolved). Its key is checked to stay inside the
+    repository; a symbolic link in the repository must not lead the cache's writes out of it
+    either: ConfigError. Only the command line (`--cache-dir`) may put the cache elsewhere."""
+    root = root.resolve()
+    folder = (root / config.scan.cache.dir).resolve()
+    if config.scan.cache.enabled and not folder.is_relative_to(root):
+        display = _display(config_file, root) if config_file else "(default config)"
+        raise ConfigError(
+            [
+                Problem(
+                    display,
+                    "scan.cache.dir",
+                    "must be a folder inside the repository (a symbolic link leads out of it)",
+                )
+            ],
+            hint="pass --cache-dir to keep the cache elsewhere",
+        )
+    return folder
 
 
 def parse_config(raw: Any, display: str) -> RepoConfig:
@@ -179,9 +210,14 @@ def _read_raw(path: Path, display: str) -> Any:
     if path.suffix == ".toml":
         try:
             data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
+        except RecursionError:
+            raise ConfigError([Problem(display, "", "invalid TOML: nested too deeply")]) from None
+        except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4,300 digits
             raise ConfigError([Problem(display, "", f"invalid TOML: {exc}")]) from None
-        return data.get("tool", {}).get("compliance")
+        tool = data.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError([Problem(display, "tool", "expected a table")])
+        return tool.get("compliance")
     try:
         return yamlsafe.safe_load(text)
     except yaml.YAMLError as exc:

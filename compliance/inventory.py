@@ -4,6 +4,11 @@ Scanners are handed exactly the files they understand, so a repository of 4,000 
 and three Dockerfiles does not make checkov walk 4,000 Python files. The walk never follows a
 symlink (so loops and links out of the repo cannot hurt), skips binary, oversized and
 undecodable files with a reason, and ignores the usual vendored and generated folders.
+
+A file or folder whose name is not UTF-8 is skipped too (shown with `\\xNN` escapes): no
+report format can hold its name, and a fingerprint is a hash of UTF-8 text. Any file over
+`MAX_FILE_BYTES` is skipped from its size alone (never opened), whatever its kind: scanners
+and cache keys read the files of `all_files`.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from compliance import yamlsafe
 from compliance.model import Skip
 
 #: Folders never scanned: VCS metadata, virtual environments, caches, vendored packages.
@@ -41,6 +47,8 @@ IGNORED_DIRS = frozenset(
 #: Files larger than this are not handed to scanners (minified bundles, data dumps).
 MAX_FILE_BYTES = 2 * 1024 * 1024
 _PEEK_BYTES = 8192
+#: YAML files are read whole: one whose aliases expand too far is never handed to a tool.
+_YAML_SUFFIXES = (".yml", ".yaml", ".template")
 
 DEPENDENCY_FILE_PATTERNS = (
     "requirements*.txt",
@@ -124,7 +132,7 @@ def build_inventory(root: Path, *, exclude: Sequence[str] = ()) -> Inventory:
 
     def on_error(exc: OSError) -> None:
         rel = _relative(root, Path(exc.filename)) if exc.filename else "."
-        skipped.append(Skip(rel, f"cannot read folder: {exc.strerror or exc}"))
+        skipped.append(Skip(_shown(rel), f"cannot read folder: {exc.strerror or exc}"))
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=False):
         base = Path(dirpath)
@@ -133,6 +141,9 @@ def build_inventory(root: Path, *, exclude: Sequence[str] = ()) -> Inventory:
         for name in sorted(dirnames):
             rel = _join(rel_dir, name)
             if name in IGNORED_DIRS or _excluded(rel, exclude):
+                continue
+            if not _utf8(name):
+                skipped.append(Skip(_shown(rel), "folder name is not UTF-8: not scanned"))
                 continue
             if (base / name).is_symlink():
                 skipped.append(Skip(rel, "symbolic link to a folder: not followed"))
@@ -147,6 +158,9 @@ def build_inventory(root: Path, *, exclude: Sequence[str] = ()) -> Inventory:
         for name in sorted(filenames):
             rel = _join(rel_dir, name)
             if _excluded(rel, exclude):
+                continue
+            if not _utf8(name):
+                skipped.append(Skip(_shown(rel), "file name is not UTF-8: not scanned"))
                 continue
             path = base / name
             kind, reason = _classify(path, rel, name)
@@ -201,6 +215,20 @@ def _relative(root: Path, path: Path) -> str:
     return "" if text == "." else text
 
 
+def _utf8(name: str) -> bool:
+    """os.walk gives undecodable bytes of a name as lone surrogates (PEP 383)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(rel: str) -> str:
+    """`rel` with the bytes of a non-UTF-8 name written as `\\xNN`."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _join(rel_dir: str, name: str) -> str:
     return f"{rel_dir}/{name}" if rel_dir else name
 
@@ -241,19 +269,26 @@ def _classify(path: Path, rel: str, name: str) -> tuple[str | None, str | None]:
         return None, "symbolic link: not followed"
     if not stat.S_ISREG(info.st_mode):
         return None, "not a regular file"
+    if info.st_size > MAX_FILE_BYTES:
+        return None, f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"
     kind = _kind_by_name(rel, name)
     if kind is None:
         return None, None
-    if info.st_size > MAX_FILE_BYTES:
-        return None, f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"
+    is_yaml = name.lower().endswith(_YAML_SUFFIXES)
     try:
         with path.open("rb") as handle:
             head = handle.read(_PEEK_BYTES)
-            whole = head + handle.read() if kind == "python" else head
+            whole = head + handle.read() if kind == "python" or is_yaml else head
     except OSError as exc:
         return None, f"cannot read: {exc.strerror or exc}"
     if b"\x00" in head:
         return None, "binary file"
+    if is_yaml:
+        try:
+            yamlsafe.check_aliases(whole)
+        except yamlsafe.LimitError as exc:
+            mark = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
+            return None, f"YAML refused: {exc.problem}{mark}"
     if kind == "python" and not _decodes(whole):
         return None, "not UTF-8 and no PEP 263 coding declaration"
     if kind == "structured":

@@ -18,6 +18,7 @@ from compliance.config import (
     bundled_controls_dir,
     bundled_policy_dir,
     load_config,
+    repo_cache_dir,
 )
 from compliance.errors import ConfigError, Problem, UsageError
 from compliance.inputs import folder_files
@@ -100,7 +101,7 @@ def prepare(
     root = root.resolve()
     config, config_file = load_config(root, config_path)
     # The result cache is never scanned (it can live inside the repository).
-    cache = (cache_dir or root / config.scan.cache.dir).resolve()
+    cache = cache_dir.resolve() if cache_dir else repo_cache_dir(config, root, config_file)
     inside = cache.relative_to(root).as_posix() if cache.is_relative_to(root) else None
     exclude = (*config.scan.exclude, *([inside] if inside and inside != "." else []))
     inventory = build_inventory(root, exclude=exclude)

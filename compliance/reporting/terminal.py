@@ -29,7 +29,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     from typing_extensions import assert_never
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 but tab (a newline would start a line a hostile file name writes), DEL, C1, and the
+# bidi marks and overrides of "Trojan Source".
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
     Severity.HIGH: "bold red",
@@ -46,8 +48,13 @@ MAX_SKIPPED_SHOWN = 10
 
 
 def safe(text: str) -> str:
-    """Escape control characters (ANSI sequences, newlines) in untrusted text."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+    """Escape control characters (ANSI sequences, newlines, bidi overrides) in untrusted text."""
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _plain(text: str | None, style: str = "") -> Text:

@@ -13,7 +13,9 @@ from typing import Any
 
 import yaml
 
-_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from compliance import yamlsafe
+
+_Base: type[yaml.SafeLoader] = yamlsafe.SAFE_LOADER
 
 
 class Mapping(dict[Any, Any]):
@@ -62,7 +64,7 @@ def load_documents(text: str, *, json_text: bool = False) -> list[Any]:
         except json.JSONDecodeError as exc:
             raise ValueError(f"invalid JSON: {exc.msg} (line {exc.lineno})") from None
     try:
-        return list(yaml.load_all(text, Loader=_Loader))
+        return list(yamlsafe.safe_load_all(text, loader=_Loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""

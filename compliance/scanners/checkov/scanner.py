@@ -12,12 +12,13 @@ from typing import Any
 
 import yaml
 
+from compliance import yamlsafe
 from compliance.errors import ScannerFailure
 from compliance.inventory import IGNORED_DIRS, Inventory
 from compliance.model import RawFinding, Skip
 from compliance.scanners.cache import cache_key
 from compliance.scanners.checkov.parse import NAME, ParsedCheckov, parse_checkov_output
-from compliance.scanners.checkov.table import TABLE_PATH, YAML_LOADER, CheckTable, load_check_table
+from compliance.scanners.checkov.table import TABLE_PATH, CheckTable, load_check_table
 from compliance.scanners.interface import NothingToScan, ScanContext, ScannerOutput, ScanSettings
 from compliance.scanners.keys import FileDigests, code_digest, folder_digest, tool_identity
 from compliance.scanners.process import (
@@ -375,7 +376,7 @@ def _remote_chart(chart_yaml: Path) -> bool:
 
 def _yaml_list(path: Path, key: str) -> list[Any]:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)  # noqa: S506
+        data = yamlsafe.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return []
     value = data.get(key) if isinstance(data, dict) else None

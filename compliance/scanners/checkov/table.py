@@ -13,12 +13,12 @@ from typing import Annotated, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from compliance import yamlsafe
 from compliance.errors import ConfigError, Problem, validation_problems
 from compliance.model import Severity
 
 #: Where the table sits under the policy folder (the repo's policies/ or the wheel's copy).
 TABLE_PATH = Path("checkov") / "checks.yaml"
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Category = Literal[
     "networking",
@@ -69,7 +69,7 @@ def load_check_table(path: Path) -> CheckTable:
     """Read and validate the table once per path; any problem is a ConfigError naming the key."""
     display = str(path)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)  # noqa: S506
+        raw = yamlsafe.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError([Problem(display, "", f"cannot read: {exc.strerror}")]) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -80,6 +80,3 @@ def load_check_table(path: Path) -> CheckTable:
         return CheckTable.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(validation_problems(exc, display)) from None
-
-
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

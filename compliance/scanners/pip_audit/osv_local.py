@@ -28,11 +28,12 @@ from pip_audit._service.interface import (
     VulnerabilityService,
 )
 
+from compliance import yamlsafe
 from compliance.scanners.pip_audit.advisory import Advisory, AdvisoryError, parse_advisory
 from compliance.scanners.pip_audit.requirement import PackageName, normalise_name
 
 _SUFFIXES = (".yaml", ".yml", ".json")
-_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: Any = yamlsafe.SAFE_LOADER
 
 
 class _StringLoader(_BaseLoader):  # type: ignore[misc]
@@ -60,13 +61,17 @@ def load_record(path: Path, display: str) -> Advisory:
         doc = _decode(data, json_format=path.suffix == ".json")
     except (ValueError, yaml.YAMLError) as exc:
         raise AdvisoryError(display, f"not valid {path.suffix[1:].upper()}: {exc}") from None
+    except RecursionError:  # JSON nested past the stack (YAML's nesting has its limit)
+        raise AdvisoryError(
+            display, f"not valid {path.suffix[1:].upper()}: nested too deeply"
+        ) from None
     return parse_advisory(doc, display)
 
 
 def _decode(data: bytes, *, json_format: bool) -> object:
     if json_format:
         return json.loads(data)
-    return yaml.load(data, Loader=_StringLoader)  # noqa: S506 - a safe loader
+    return yamlsafe.safe_load(data, loader=_StringLoader)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from compliance import yamlsafe
 from compliance.threatmodel.detect.context import ServiceScan
 from compliance.threatmodel.facts import FactKind, FactLocation
 
@@ -31,11 +32,11 @@ _INTERNAL_LB_ANNOTATIONS = {
 }
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that records each mapping's line as `__line__`."""
+class _LineLoader(yamlsafe.SAFE_LOADER):  # type: ignore[misc]
+    """The safe loader (with its limits), recording each mapping's line as `__line__`."""
 
 
-def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+def _mapping_with_line(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     mapping = loader.construct_mapping(node, deep=True)
     mapping[LINE] = node.start_mark.line + 1
     return mapping
@@ -46,7 +47,7 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _map
 
 def load_documents(text: str) -> list[dict[str, Any]]:
     """Every mapping document of a (multi-document) YAML text, with `__line__` keys."""
-    return [d for d in yaml.load_all(text, Loader=_LineLoader) if isinstance(d, dict)]
+    return [d for d in yamlsafe.safe_load_all(text, loader=_LineLoader) if isinstance(d, dict)]
 
 
 @dataclass(frozen=True, slots=True)
