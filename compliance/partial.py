@@ -29,7 +29,7 @@ from compliance.scanners.codec import (
     encode_skip,
 )
 from compliance.scanners.runner import ScannerOutcome
-from compliance.shard import ShardSpec
+from compliance.shard import MAX_SHARDS, ShardSpec
 
 FORMAT = "compliance-partial"
 VERSION = 1
@@ -83,7 +83,8 @@ def load_partial(path: Path, display: str) -> Partial:
         data = json.loads(path.read_bytes())
     except OSError as exc:
         raise UsageError(f"cannot read {display}: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    # ValueError: not JSON, not UTF-8, or an integer of more than 4,300 digits.
+    except ValueError as exc:
         raise ConfigError([Problem(display, "", f"not JSON: {exc}")]) from None
     except RecursionError:
         raise ConfigError([Problem(display, "", "nested too deeply")]) from None
@@ -113,6 +114,8 @@ def _decode(data: Any) -> Partial:
     index, count = shard.get("index"), shard.get("count")
     if not (isinstance(index, int) and isinstance(count, int) and 1 <= index <= count):
         raise _KeyError("shard", "expected 1 <= index <= count")
+    if count > MAX_SHARDS:  # as --shard: merge lists the missing ones, 1..count
+        raise _KeyError("shard", f"more than {MAX_SHARDS} shards")
     commit = data.get("commit")
     if commit is not None and not isinstance(commit, str):
         raise _KeyError("commit", "expected a string or null")

@@ -39,6 +39,9 @@ def read_json(path: Path, display: str) -> Any:
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         raise ConfigError([Problem(display, where, f"invalid JSON: {exc.msg}")]) from None
+    except (ValueError, RecursionError) as exc:  # an integer too long, nesting too deep
+        message = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ConfigError([Problem(display, "", f"invalid JSON: {message}")]) from None
 
 
 def read_text(path: Path, display: str) -> str:

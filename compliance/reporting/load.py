@@ -28,8 +28,12 @@ from compliance.reporting.load_schema import SavedResult
 #: The schema_version major this module reads (docs/result.schema.json).
 READ_MAJOR = 2
 
-_VERSION = re.compile(r"([0-9]+)\.([0-9]+)")
+#: At most 9 digits each: int() refuses numbers of more than 4,300 digits.
+_VERSION = re.compile(r"([0-9]{1,9})\.([0-9]{1,9})")
 _HINT = "expected a result written by `compliance scan --format json`"
+#: A \uD800-\uDFFF escape: valid JSON, but alone (not in a pair) not a character any
+#: renderer can write as UTF-8. Only a document that has one is checked in full.
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def load_result(path: Path, display: str) -> ScanResult:
@@ -51,12 +55,23 @@ def parse_result(text: str, display: str) -> ScanResult:
         raise ConfigError([Problem(display, "", f"invalid JSON: {message}")], hint=_HINT) from None
     if not isinstance(raw, dict):
         raise ConfigError([Problem(display, "", "expected a JSON object")], hint=_HINT)
+    if _SURROGATE.search(text) and _has_lone_surrogate(raw):
+        message = "invalid JSON: a string holds a lone surrogate (\\udXXX), which is not text"
+        raise ConfigError([Problem(display, "", message)], hint=_HINT)
     _check_schema_version(raw, display)
     try:
         parsed = SavedResult.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(validation_problems(exc, display), hint=_HINT) from None
     return parsed.to_model()
+
+
+def _has_lone_surrogate(raw: Any) -> bool:
+    try:
+        json.dumps(raw, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _read_text(path: Path, display: str) -> str:

@@ -135,7 +135,8 @@ def _document(stdout: bytes) -> dict[str, Any]:
     """bandit's JSON document with its `results` and `errors` lists (ScannerFailure if not)."""
     try:
         data = json.loads(stdout)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    # ValueError: not JSON, not UTF-8, or an integer of more than 4,300 digits.
+    except (ValueError, RecursionError) as exc:
         raise ScannerFailure(f"bandit printed output that is not JSON: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         raise ScannerFailure("bandit printed JSON without a 'results' list")

@@ -185,6 +185,8 @@ def _finding(item: Any, reader: SnippetReader) -> tuple[RawFinding, str]:
         start = int(item["start"]["line"])
         end = int(item["end"]["line"])
         extra = item.get("extra") or {}
+        if not isinstance(extra, dict):
+            raise ScannerFailure("semgrep result's 'extra' is not an object")
         message = str(extra.get("message", "")).strip()
     except (KeyError, TypeError, ValueError) as exc:
         raise ScannerFailure(f"semgrep result lacks a usable field: {exc}") from None

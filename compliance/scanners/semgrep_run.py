@@ -117,7 +117,7 @@ def _checked(done: Completed, prefix: str, detail_from_json: bool) -> bytes:
 def _error_summary(stdout: bytes) -> str | None:
     try:
         data = json.loads(stdout)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, too long an integer, too deep
         return None
     errors = data.get("errors") if isinstance(data, dict) else None
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
@@ -150,12 +150,16 @@ def parse_envelope(stdout: bytes, *, prefix: str = "") -> Envelope:
     never a pass. `prefix` starts every error message."""
     try:
         data = json.loads(stdout)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    # ValueError: not JSON, not UTF-8, or an integer of more than 4,300 digits.
+    except (ValueError, RecursionError) as exc:
         raise ScannerFailure(f"{prefix}semgrep printed output that is not JSON: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         raise ScannerFailure(f"{prefix}semgrep printed JSON without a 'results' list")
+    errors = data.get("errors") or []
+    if not isinstance(errors, list):
+        raise ScannerFailure(f"{prefix}semgrep printed JSON whose 'errors' is not a list")
     file_errors: list[FileError] = []
-    for error in data.get("errors") or []:
+    for error in errors:
         if not isinstance(error, dict):
             raise ScannerFailure(f"{prefix}semgrep printed an error entry that is not an object")
         level = str(error.get("level", "error")).lower()

@@ -11,7 +11,8 @@ MAX_SNIPPET_CHARS = 600
 class SnippetReader:
     """Reads lines of files inside `root`, each file once per reader (one reader per run).
 
-    Never reads outside `root`: a path that resolves elsewhere gives None.
+    Never reads outside `root`: a path that resolves elsewhere, or that is no file name at
+    all, gives None.
     """
 
     def __init__(self, root: Path) -> None:
@@ -39,11 +40,12 @@ class SnippetReader:
         return self._files[rel_path]
 
     def _load(self, rel_path: str) -> list[str] | None:
-        path = (self._base / rel_path).resolve()
-        if not path.is_relative_to(self._base) or not path.is_file():
-            return None
+        # A tool's path may be no file name at all: NUL, a lone surrogate, too long.
         try:
+            path = (self._base / rel_path).resolve()
+            if not path.is_relative_to(self._base) or not path.is_file():
+                return None
             with path.open("r", encoding="utf-8", errors="replace") as handle:
                 return [line.rstrip("\r\n") for line in handle]
-        except OSError:
+        except (OSError, ValueError):
             return None

@@ -105,7 +105,8 @@ def parse_checkov_output(
         raise ScannerFailure("checkov printed nothing")
     try:
         data = json.loads(stdout)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    # ValueError: not JSON, not UTF-8, or an integer of more than 4,300 digits.
+    except (ValueError, RecursionError) as exc:
         raise ScannerFailure(f"checkov printed output that is not JSON: {exc}") from None
     documents = data if isinstance(data, list) else [data]
     if isinstance(data, dict) and "check_type" not in data:

@@ -113,7 +113,9 @@ def parse_poetry_lock(text: str, file: str) -> ParsedSource:
 def parse_pipfile_lock(text: str, file: str) -> ParsedSource:
     try:
         doc = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except RecursionError:
+        raise SourceError(file, "invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # not JSON, or an integer of more than 4,300 digits
         raise SourceError(file, f"invalid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise SourceError(file, "not a JSON object")

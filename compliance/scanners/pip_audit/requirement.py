@@ -101,6 +101,10 @@ def parse_toml(text: str, file: str) -> dict[str, Any]:
         doc: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SourceError(file, f"invalid TOML: {exc}") from None
+    except RecursionError:
+        raise SourceError(file, "invalid TOML: nested too deeply") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise SourceError(file, f"invalid TOML: {exc}") from None
     return doc
 
 
