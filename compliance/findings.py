@@ -72,6 +72,9 @@ _TOKEN_HINTS = (
     "glpat-", "AIza", "eyJ", "PRIVATE KEY",
 )  # fmt: skip
 _SECRET_NAME_HINTS = ("pass", "secret", "token", "api", "key", "credential", "auth")
+#: The same hints as one search each, for `secret_values` (run on every string of a raw file).
+_TOKEN_HINT = re.compile("|".join(re.escape(hint) for hint in _TOKEN_HINTS))
+_SECRET_NAME_HINT = re.compile("|".join(_SECRET_NAME_HINTS), re.IGNORECASE)
 
 
 def redact(text: str, *, secret: bool) -> str:
@@ -86,8 +89,25 @@ def redact(text: str, *, secret: bool) -> str:
     return text
 
 
-def is_secret(raw: RawFinding) -> bool:
-    return raw.kind is FindingKind.SECRET or bool(SECRET_CWES.intersection(raw.cwe))
+def secret_values(text: str, *, secret: bool) -> list[str]:
+    """The substrings of `text` that `redact(text, secret=secret)` masks, in order: the
+    well-known token formats, the values assigned to secret-sounding names and, with
+    `secret`, the body of every string literal of 3+ chars. For masking the same secrets
+    wherever else they appear (the raw scanner output of an evidence bundle)."""
+    found: list[str] = []
+    if _TOKEN_HINT.search(text):
+        found.extend(m.group(0) for m in _TOKENS.finditer(text))
+    if ("'" in text or '"' in text) and _SECRET_NAME_HINT.search(text):
+        found.extend(m.group(2) for m in _ASSIGNED_SECRET.finditer(text))
+    if secret:
+        found.extend(m["body"] for m in _STRING_LITERAL.finditer(text))
+    return found
+
+
+def is_secret(finding: RawFinding | Finding) -> bool:
+    """Whether the finding is about a credential in the source (its snippet and message are
+    then redacted with every string literal masked)."""
+    return finding.kind is FindingKind.SECRET or bool(SECRET_CWES.intersection(finding.cwe))
 
 
 def redact_finding(raw: RawFinding) -> RawFinding:

@@ -1,6 +1,7 @@
-"""Writing an evidence bundle: the result, its reports, the raw scanner output, the run's
-context, a per-control index, a manifest of SHA-256 digests and, with a key, a signed
-in-toto attestation over the manifest and the commit (docs/evidence.md).
+"""Writing an evidence bundle: the result, its reports, the raw scanner output (the secrets
+it quotes masked: compliance.evidence.redaction), the run's context, a per-control index, a
+manifest of SHA-256 digests and, with a key, a signed in-toto attestation over the manifest
+and the commit (docs/evidence.md).
 
 `write_bundle` builds everything in a temporary folder beside the target and renames it
 into place at the end (or packs it into a .tar.gz/.zip written the same way), so an
@@ -17,7 +18,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ from compliance.evidence.manifest import (
     bundle_files,
     sha256_file,
 )
+from compliance.evidence.redaction import RawMasking, SecretMasker
 from compliance.model import ScanResult
 from compliance.reporting import REGISTRY, RenderOptions
 from compliance.reporting.interface import MultiFileRenderer
@@ -103,6 +105,8 @@ class BundleInfo:
     keyid: str | None
     manifest_sha256: str
     archive: ArchiveFormat | None
+    #: secrets masked in the raw scanner output (context.json `redaction`)
+    masking: RawMasking = field(default_factory=RawMasking)
 
 
 class BundleExists(UsageError):
@@ -142,7 +146,8 @@ def write_bundle(
     `reports` maps a file name to the texts of its parts (`report.sarif` split in three
     gives `reports/report.sarif`, `report.2.sarif`, `report.3.sarif`); `result.json`, the
     JSON result of this very `result`, is required and goes at the top. `raw_dir` is a
-    ProcessRunner record folder (`<tool>/<n>.json|.stdout|.stderr`), copied under `raw/`.
+    ProcessRunner record folder (`<tool>/<n>.json|.stdout|.stderr`), copied under `raw/`
+    with every secret of `result`'s findings masked (`BundleInfo.masking` says how many).
     `rule_scanners` (mapping rule id -> scanners) lets the control index name the scanners
     that assess a control that has no finding.
 
@@ -187,6 +192,7 @@ def write_bundle(
         keyid=signer.keyid if signer else None,
         manifest_sha256=info[1],
         archive=archive,
+        masking=info[2],
     )
 
 
@@ -262,8 +268,9 @@ def _build(
     raw_dir: Path | None,
     signer: signing.Signer | None,
     rule_scanners: Mapping[str, Sequence[str]] | None,
-) -> tuple[int, str]:
-    """Write every file into `content`; (files in the manifest, manifest sha256)."""
+) -> tuple[int, str, RawMasking]:
+    """Write every file into `content`; (files in the manifest, manifest sha256, what
+    masking did to the raw output)."""
     report_paths: dict[str, str] = {}  # bundle path -> text
     for name, texts in reports.items():
         for part, text in enumerate(texts, start=1):
@@ -273,12 +280,15 @@ def _build(
         _write(content, path, text)
     report_fingerprints = {p: fingerprints_in(t) for p, t in report_paths.items()}
 
-    raw_files = _copy_raw(raw_dir, content / RAW_DIR) if raw_dir is not None else []
+    raw_files, masking = (
+        _copy_raw(raw_dir, content / RAW_DIR, result) if raw_dir is not None else ([], RawMasking())
+    )
     by_tool: dict[str, list[str]] = {}
     for path in raw_files:
         by_tool.setdefault(path.split("/")[1], []).append(path)
 
-    _write(content, CONTEXT, _json(build_context(result, content, raw_files, report_paths)))
+    context = build_context(result, content, raw_files, report_paths, masking)
+    _write(content, CONTEXT, _json(context))
     index = build_index(
         result,
         report_files=report_fingerprints,
@@ -308,7 +318,7 @@ def _build(
             predicate=build_predicate(result, content, len(manifest.files)),
         )
         _write(content, ATTESTATION, signing.sign_envelope(payload, signer))
-    return len(manifest.files), manifest_sha256
+    return len(manifest.files), manifest_sha256, masking
 
 
 def _part_name(name: str, index: int) -> str:
@@ -330,9 +340,10 @@ def _json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _copy_raw(raw_dir: Path, dest: Path) -> list[str]:
-    """Copy the record folder's regular files; anything else in it is an error."""
-    copied = []
+def _raw_sources(raw_dir: Path) -> list[tuple[Path, str]]:
+    """The record folder's regular files, (source, path relative to it), sorted by the
+    latter; anything else in it is an error."""
+    sources = []
     for folder, dirs, names in os.walk(raw_dir):
         base = Path(folder)
         for name in sorted(dirs):
@@ -347,11 +358,35 @@ def _copy_raw(raw_dir: Path, dest: Path) -> list[str]:
                 raise EnvironmentFailure(
                     f"raw scanner output: {source} is not in a tool's folder (<tool>/<n>.json)"
                 )
-            target = dest / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                shutil.copyfile(source, target)
-            except OSError as exc:
-                raise EnvironmentFailure(f"cannot read {source}: {exc.strerror}") from None
-            copied.append(f"{RAW_DIR}/{relative}")
-    return sorted(copied)
+            sources.append((source, relative))
+    return sorted(sources, key=lambda pair: pair[1])
+
+
+def _read_raw(source: Path) -> str:
+    """A raw file's text; bytes that are not UTF-8 survive the round trip unchanged."""
+    try:
+        return source.read_bytes().decode("utf-8", errors="surrogateescape")
+    except OSError as exc:
+        raise EnvironmentFailure(f"cannot read {source}: {exc.strerror}") from None
+
+
+def _copy_raw(raw_dir: Path, dest: Path, result: ScanResult) -> tuple[list[str], RawMasking]:
+    """Copy the record folder's files under `dest` with the secrets of `result`'s findings
+    masked (compliance.evidence.redaction): every file is read once to collect the secret
+    values, then again to write it masked."""
+    sources = _raw_sources(raw_dir)
+    masker = SecretMasker(result)
+    for source, _relative in sources:
+        masker.collect(_read_raw(source))
+    copied = []
+    masked: dict[str, int] = {}
+    for source, relative in sources:
+        text, count = masker.mask(_read_raw(source))
+        target = dest / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(text.encode("utf-8", errors="surrogateescape"))
+        path = f"{RAW_DIR}/{relative}"
+        copied.append(path)
+        if count:
+            masked[path] = count
+    return copied, RawMasking(files=len(copied), values=masker.values, masked=masked)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance.evidence.manifest import FORMAT, FORMAT_VERSION, RESULT, sha256_file
+from compliance.evidence.redaction import RawMasking
 from compliance.model import ControlStatus, ScanResult
 
 
@@ -39,7 +40,11 @@ def _recorded(content: Path, raw_files: list[str]) -> list[dict[str, Any]]:
 
 
 def build_context(
-    result: ScanResult, content: Path, raw_files: list[str], report_paths: Mapping[str, str]
+    result: ScanResult,
+    content: Path,
+    raw_files: list[str],
+    report_paths: Mapping[str, str],
+    masking: RawMasking | None = None,
 ) -> dict[str, Any]:
     ci = result.context.ci
     raw_of = {name: [p for p in raw_files if p.split("/")[1] == name] for name in _tools(raw_files)}
@@ -90,6 +95,17 @@ def build_context(
             for i in result.inputs
         ],
         "reports": sorted(report_paths),
+        "redaction": _redaction(masking or RawMasking()),
+    }
+
+
+def _redaction(masking: RawMasking) -> dict[str, Any]:
+    """Secrets masked in `raw/` (compliance.evidence.redaction, docs/evidence.md)."""
+    return {
+        "raw": "secrets masked",
+        "files_checked": masking.files,
+        "values": masking.values,
+        "masked": dict(sorted(masking.masked.items())),
     }
 
 
