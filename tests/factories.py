@@ -10,7 +10,22 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from compliance.model import Fingerprint, ScanResult, Severity, ToolInfo, Verdict
+from compliance.model import (
+    Confidence,
+    FindingKind,
+    Fingerprint,
+    Location,
+    Package,
+    RawFinding,
+    RuleId,
+    ScanResult,
+    ServiceName,
+    Severity,
+    Suppression,
+    SuppressionKind,
+    ToolInfo,
+    Verdict,
+)
 
 #: The moment hand-made scans start (and, unless told otherwise, finish).
 WHEN = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
@@ -36,3 +51,34 @@ def scan_result(**fields: Any) -> ScanResult:
         "verdict": Verdict(passed=False, fail_on=Severity.HIGH),
     }
     return ScanResult(**(defaults | fields))
+
+
+#: A raw finding with every field set, and one with only the required ones (codecs,
+#: partials: what a round trip must keep).
+RAW_FULL = RawFinding(
+    tool="pip-audit",
+    rule_id=RuleId("PYSEC-2023-74"),
+    title="requests 2.25.1",
+    message="Unintended leak of Proxy-Authorization header",
+    severity=Severity.MEDIUM,
+    kind=FindingKind.DEPENDENCY_VULNERABILITY,
+    location=Location("services/worker/poetry.lock", 12, 14),
+    confidence=Confidence.HIGH,
+    cwe=("CWE-200",),
+    snippet='name = "requests"',
+    resource="requests==2.25.1",
+    package=Package("requests", "2.25.1", ("2.31.0",), ("CVE-2023-32681",)),
+    help_url="https://osv.dev/vulnerability/PYSEC-2023-74",
+    category="dependency",
+    suppression=Suppression(SuppressionKind.INLINE, "# nosec"),
+    service=ServiceName("worker"),
+)
+RAW_MINIMAL = RawFinding(
+    tool="bandit",
+    rule_id=RuleId("B602"),
+    title="shell",
+    message="subprocess call with shell=True",
+    severity=Severity.HIGH,
+    kind=FindingKind.CODE,
+    location=Location("a.py"),
+)

@@ -11,19 +11,11 @@ import pytest
 
 from compliance.errors import ConfigError, UsageError
 from compliance.model import (
-    Confidence,
-    FindingKind,
     Location,
-    Package,
     RawFinding,
-    RuleId,
     ScannerRun,
     ScannerStatus,
-    ServiceName,
-    Severity,
     Skip,
-    Suppression,
-    SuppressionKind,
 )
 from compliance.partial import Partial, check_complete, dumps, load_partial, merge_outcomes
 from compliance.scanners.codec import (
@@ -39,35 +31,11 @@ from compliance.scanners.interface import ScannerOutput
 from compliance.scanners.runner import ScannerOutcome
 from compliance.shard import ShardSpec
 
+from factories import RAW_FULL, RAW_MINIMAL
+
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 
-FULL = RawFinding(
-    tool="pip-audit",
-    rule_id=RuleId("PYSEC-2023-74"),
-    title="requests 2.25.1",
-    message="Unintended leak of Proxy-Authorization header",
-    severity=Severity.MEDIUM,
-    kind=FindingKind.DEPENDENCY_VULNERABILITY,
-    location=Location("services/worker/poetry.lock", 12, 14),
-    confidence=Confidence.HIGH,
-    cwe=("CWE-200",),
-    snippet='name = "requests"',
-    resource="requests==2.25.1",
-    package=Package("requests", "2.25.1", ("2.31.0",), ("CVE-2023-32681",)),
-    help_url="https://osv.dev/vulnerability/PYSEC-2023-74",
-    category="dependency",
-    suppression=Suppression(SuppressionKind.INLINE, "# nosec"),
-    service=ServiceName("worker"),
-)
-MINIMAL = RawFinding(
-    tool="bandit",
-    rule_id=RuleId("B602"),
-    title="shell",
-    message="subprocess call with shell=True",
-    severity=Severity.HIGH,
-    kind=FindingKind.CODE,
-    location=Location("a.py"),
-)
+FULL, MINIMAL = RAW_FULL, RAW_MINIMAL
 
 
 def run(name: str, status: ScannerStatus = ScannerStatus.OK, **kw: object) -> ScannerRun:
