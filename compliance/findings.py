@@ -19,6 +19,7 @@ from compliance.model import (
     FindingKind,
     Fingerprint,
     RawFinding,
+    RuleId,
     ServiceName,
 )
 
@@ -110,6 +111,50 @@ def is_secret(finding: RawFinding | Finding) -> bool:
     return finding.kind is FindingKind.SECRET or bool(SECRET_CWES.intersection(finding.cwe))
 
 
+def valid_text(raw: RawFinding) -> RawFinding:
+    """The finding with text that UTF-8 can carry. A tool's JSON can hold lone surrogates
+    (`\\ud800` escapes, or bytes decoded with surrogateescape); they would crash the
+    fingerprint and every report, so each becomes "?"."""
+    package = raw.package
+    texts = (raw.tool, raw.rule_id, raw.title, raw.message, raw.snippet or "", raw.resource or "")
+    extra = (raw.location.path, raw.help_url or "", raw.category or "", *raw.cwe)
+    names = (package.name, package.version or "", *package.fixed_versions) if package else ()
+    try:
+        "\0".join((*texts, *extra, *names)).encode("utf-8")
+        return raw
+    except UnicodeEncodeError:
+        pass
+
+    def fix(text: str) -> str:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+    def fix_optional(text: str | None) -> str | None:
+        return None if text is None else fix(text)
+
+    return replace(
+        raw,
+        tool=fix(raw.tool),
+        rule_id=RuleId(fix(raw.rule_id)),
+        title=fix(raw.title),
+        message=fix(raw.message),
+        snippet=fix_optional(raw.snippet),
+        resource=fix_optional(raw.resource),
+        location=replace(raw.location, path=fix(raw.location.path)),
+        help_url=fix_optional(raw.help_url),
+        category=fix_optional(raw.category),
+        cwe=tuple(fix(c) for c in raw.cwe),
+        package=None
+        if package is None
+        else replace(
+            package,
+            name=fix(package.name),
+            version=fix_optional(package.version),
+            fixed_versions=tuple(fix(v) for v in package.fixed_versions),
+            aliases=tuple(fix(a) for a in package.aliases),
+        ),
+    )
+
+
 def redact_finding(raw: RawFinding) -> RawFinding:
     """The finding with its snippet, message and title free of credentials."""
     secret = is_secret(raw)
@@ -149,7 +194,7 @@ def finalize(
     raws: Iterable[RawFinding], attribute: Callable[[str], ServiceName]
 ) -> tuple[Finding, ...]:
     """Redact, attribute to a service, fingerprint and sort. Exact duplicates collapse."""
-    anchored = [(r, _anchor(r)) for r in {redact_finding(r) for r in raws}]
+    anchored = [(r, _anchor(r)) for r in {redact_finding(valid_text(r)) for r in raws}]
     anchored.sort(
         key=lambda p: (
             p[0].tool,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from compliance.errors import ScannerFailure
+from compliance.findings import redact
 from compliance.model import RawFinding, ScannerRun, ScannerStatus, Skip
 from compliance.scanners.codec import CodecError, decode_output, encode_output
 from compliance.scanners.interface import NothingToScan, ScanContext, Scanner, ScannerOutput
@@ -86,7 +87,11 @@ def _run_one(
         progress.finished(run)
         return ScannerOutcome(run, (), ())
     except ScannerFailure as failure:
-        message = failure.message + (f" ({failure.hint})" if failure.hint else "")
+        # A crashed tool's stderr can quote what it was reading: mask credentials in it, as
+        # in findings, before it reaches any report or log line.
+        message = redact(
+            failure.message + (f" ({failure.hint})" if failure.hint else ""), secret=False
+        )
         run = ScannerRun(scanner.name, ScannerStatus.ERROR, None, timer() - started, error=message)
         progress.finished(run)
         return ScannerOutcome(run, (), ())
