@@ -27,6 +27,8 @@ SERVICE_PARENTS = ("services", "apps", "src")
 _SERVICE_MARKERS = ("Dockerfile", "pyproject.toml")
 CODEOWNERS_LOCATIONS = ("CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS")
 _NAME_CLEAN = re.compile(r"[^A-Za-z0-9._-]+")
+#: What a service name may be (as in compliance.yaml's `services[].name`).
+_VALID_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +86,17 @@ def _from_catalog(root: Path, inventory: Inventory, skipped: list[Skip]) -> list
         folder = str(PurePosixPath(rel).parent)
         for doc in documents:
             service = _component(doc, "" if folder == "." else folder, rel)
-            if service is not None:
+            if service is not None and not _VALID_NAME.fullmatch(service.name):
+                # A name becomes a file name (threatmodels/<name>.yaml) and a command-line
+                # argument: "../../x" from a repository must never be one.
+                skipped.append(
+                    Skip(
+                        rel,
+                        f"catalog-info component name {service.name[:80]!r} is not a "
+                        "valid service name (letters, digits, '.', '_', '-')",
+                    )
+                )
+            elif service is not None:
                 services.append(service)
     return services
 

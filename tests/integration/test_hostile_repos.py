@@ -351,3 +351,19 @@ def test_twenty_thousand_empty_files(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert {s["name"]: s["status"] for s in data["scanners"]}["bandit"] == "ok"
     with capsys.disabled():
         print(f"\n20,000 empty files: scanned in {outcome.seconds:.1f} s")
+
+
+def test_a_hostile_catalog_info_name_is_skipped_not_a_service(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "svc").mkdir(parents=True)
+    (repo / "svc" / "catalog-info.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\n"
+        "metadata:\n  name: ../../victim/evil\nspec:\n  owner: team\n"
+    )
+    (repo / "svc" / "app.py").write_text("x = 1\n")
+    result = CliRunner().invoke(cli, ["services", str(repo), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "../../victim/evil" not in result.stdout
+    init = CliRunner().invoke(cli, ["threatmodel", "init", str(repo)])
+    assert init.exit_code != 5, init.output
+    assert not (tmp_path / "victim").exists()
