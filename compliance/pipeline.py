@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from compliance import __version__
@@ -55,7 +55,7 @@ from compliance.scanners.registry import REGISTRY
 from compliance.scanners.runner import Progress, ScannerOutcome, run_scanners
 from compliance.scanners.semgrep_run import SharedSemgrep
 from compliance.services import attributor, load_codeowners, repo_service
-from compliance.shard import ShardSpec, plan_units
+from compliance.shard import ShardSpec, plan_names
 from compliance.work import Work, changed_work, full_work, sharded_work
 
 
@@ -69,11 +69,7 @@ def run_scan(
 ) -> ScanResult:
     """Scan the repository (all of it, or its changed files) and decide the verdict."""
     started_at = clock()
-    prepared = prepare(options.root, options.config_path, cache_dir=_cache_dir(options))
-    # A broken catalogue, mapping rule, gate, waiver or baseline fails here, before any
-    # scanner runs (exit 3).
-    policies = load_policies(prepared, options, started_at.date())
-    names = select_scanners(options.scanners, prepared.config, REGISTRY)
+    prepared, policies, names = _begin(options, started_at.date())
     work = full_work(names, prepared.inventory)
     if options.changes is not None:
         work = changed_work(
@@ -119,10 +115,8 @@ def run_shard(
 ) -> Partial:
     """Scan shard `spec` of the repository: its scanners' outcomes, nothing decided yet."""
     started_at = clock()
-    prepared = prepare(options.root, options.config_path, cache_dir=_cache_dir(options))
     # Every shard validates the policies too: a broken one fails fast, on every runner.
-    policies = load_policies(prepared, options, started_at.date())
-    names = select_scanners(options.scanners, prepared.config, REGISTRY)
+    prepared, policies, names = _begin(options, started_at.date())
     work = sharded_work(spec, names, prepared.inventory, prepared.services)
     assert work.shard is not None
     runner = proc or ProcessRunner(record_dir=options.record_dir)
@@ -147,10 +141,8 @@ def merge_partials(
     proc: ProcessRunner | None = None,
 ) -> ScanResult:
     """Join the N shards of one scan into the result a full scan of the checkout gives."""
-    prepared = prepare(options.root, options.config_path, cache_dir=_cache_dir(options))
     started_at = min(p.started_at for p in partials)
-    policies = load_policies(prepared, options, started_at.date())
-    names = select_scanners(options.scanners, prepared.config, REGISTRY)
+    prepared, policies, names = _begin(options, started_at.date())
     commit = read_commit(prepared.root)
     if partials[0].commit != commit:
         raise UsageError(
@@ -158,7 +150,7 @@ def merge_partials(
             f"{prepared.root} is at {commit or 'no commit'}",
             hint="run merge in a checkout of the commit the shards scanned",
         )
-    plan = tuple(sorted(u.name for u in plan_units(prepared.inventory, prepared.services, names)))
+    plan = plan_names(prepared.inventory, prepared.services, names)
     if tuple(names) != partials[0].scanners or plan != partials[0].plan:
         raise UsageError(
             "the partials planned other work than this checkout gives "
@@ -179,6 +171,14 @@ def merge_partials(
         ci=options.ci,
         proc=proc or ProcessRunner(),
     )
+
+
+def _begin(options: ScanOptions, today: date) -> tuple[Prepared, Policies, list[str]]:
+    """The repository, its policies and the scanners to run. A broken catalogue, mapping
+    rule, gate, waiver or baseline fails here, before any scanner runs (exit 3)."""
+    prepared = prepare(options.root, options.config_path, cache_dir=options.cache_dir)
+    policies = load_policies(prepared, options, today)
+    return prepared, policies, select_scanners(options.scanners, prepared.config, REGISTRY)
 
 
 def _execute(
@@ -309,11 +309,6 @@ def _settings(options: ScanOptions, prepared: Prepared) -> ScanSettings:
         executables=dict(options.executables),
         available_binaries=options.available_binaries,
     )
-
-
-def _cache_dir(options: ScanOptions) -> Path | None:
-    """The cache folder given on the command line (the config's is read after `prepare`)."""
-    return options.cache_dir
 
 
 def _open_cache(

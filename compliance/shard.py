@@ -135,6 +135,13 @@ def plan_units(
     return units
 
 
+def plan_names(
+    inventory: Inventory, services: Sequence[Service], scanners: Sequence[str]
+) -> tuple[str, ...]:
+    """Every unit's name, sorted: what a partial records and `merge` checks it against."""
+    return tuple(sorted(u.name for u in plan_units(inventory, services, scanners)))
+
+
 def assign(units: Sequence[Unit], count: int) -> list[list[Unit]]:
     """Largest unit first, each to the shard whose load after taking it is least, with a
     tool's start-up counted once per shard that runs it; a tool starts in another shard
