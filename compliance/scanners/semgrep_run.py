@@ -5,6 +5,13 @@ exit codes and its JSON envelope; each adapter owns what the results mean.
 - `--metrics=off --disable-version-check`: offline (without the version check semgrep waits
   ~97 s for the network). No registry config is ever used.
 - `--disable-nosem`: every finding comes back, `# nosemgrep` or not; the adapter decides.
+- `--experimental`: the scan runs in semgrep-core's own CLI (osemgrep, OCaml), not the
+  Python one it otherwise execs back to. Same rules, same engine, the same JSON (compared
+  result for result on examples/ and a 2,000-file repository; the suite's semgrep tests run
+  through it), without ~2 s of Python start-up and rule validation per process: one
+  semgrep run over the demo's Python files took 2.16 s and now 0.19 s, over 2,020 files
+  6.7 s and 3.2 s. osemgrep rejects what it does not support (exit 2/7, an `error`-level
+  entry): a failure, never a silent pass.
 - Files are passed explicitly (given a folder, semgrep silently skips tests/, build/ and
   .gitignored paths), split into as few command lines as the kernel allows.
 - Exit 0 (ran) or 1 (findings with --error, not used); anything else failed. Per-file
@@ -34,6 +41,8 @@ from compliance.scanners.process import (
 from compliance.yamlsafe import safe_load
 
 OFFLINE_FLAGS = ("--metrics=off", "--disable-version-check")
+#: semgrep-core's CLI runs the scan itself instead of exec-ing the Python CLI (see above).
+ENGINE = ("--experimental",)
 #: Every finding comes back, `# nosemgrep` or not: the adapter decides what a comment silences.
 KEEP_SUPPRESSED = ("--disable-nosem",)
 
@@ -44,6 +53,7 @@ def scan_command(exe: str, rules: Path | Sequence[Path], jobs: int) -> list[str]
     return [
         exe,
         "scan",
+        *ENGINE,
         *(a for pack in packs for a in ("--config", str(pack))),
         "--json",
         *OFFLINE_FLAGS,
