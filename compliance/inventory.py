@@ -82,11 +82,12 @@ class Inventory:
     @property
     def terraform_dirs(self) -> tuple[str, ...]:
         """Folders holding Terraform: checkov resolves variables and modules per folder."""
-        return tuple(sorted({str(PurePosixPath(p).parent) for p in self.terraform_files}))
+        return tuple(sorted({_parent(p) for p in self.terraform_files}))
 
     def restricted_to(self, paths: Iterable[str]) -> Inventory:
         """The same inventory limited to `paths` (changed-files mode). Folders stay whole."""
         keep = set(paths)
+        folders = {_parent(k) for k in keep}
 
         def only(files: tuple[str, ...]) -> tuple[str, ...]:
             return tuple(p for p in files if p in keep)
@@ -94,11 +95,7 @@ class Inventory:
         return Inventory(
             root=self.root,
             python_files=only(self.python_files),
-            terraform_files=tuple(
-                p
-                for p in self.terraform_files
-                if any(str(PurePosixPath(k).parent) == str(PurePosixPath(p).parent) for k in keep)
-            ),
+            terraform_files=tuple(p for p in self.terraform_files if _parent(p) in folders),
             cloudformation_files=only(self.cloudformation_files),
             kubernetes_files=only(self.kubernetes_files),
             dockerfiles=only(self.dockerfiles),
@@ -109,6 +106,10 @@ class Inventory:
             all_files=self.all_files,
             skipped=tuple(s for s in self.skipped if s.path in keep),
         )
+
+
+def _parent(path: str) -> str:
+    return str(PurePosixPath(path).parent)
 
 
 def _under(path: str, folder: str) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from compliance.changes import ChangeSet, plan_changes
 from compliance.inventory import Inventory
 from compliance.model import ScanScope, Service
-from compliance.shard import ShardSpec, ShardWork, plan_names, shard_work
+from compliance.shard import ShardSpec, ShardWork, shard_work
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,4 +76,4 @@ def sharded_work(
         for n in names
         if n in given
     )
-    return Work(jobs, shard=work, plan=plan_names(inventory, services, names))
+    return Work(jobs, shard=work, plan=work.plan)
