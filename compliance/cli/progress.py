@@ -6,12 +6,14 @@ import sys
 import threading
 import time
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from compliance.model import ScannerRun, ScannerStatus
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 def _outcome(run: ScannerRun) -> str:
@@ -63,6 +65,15 @@ class LiveProgress:
     """A spinner per scanner on a terminal's stderr."""
 
     def __init__(self) -> None:
+        # rich costs ~18 ms to import: only a terminal's live display pays it.
+        from rich.console import Console  # noqa: PLC0415 - lazy
+        from rich.progress import (  # noqa: PLC0415 - lazy
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self._console = Console(file=sys.stderr)
         self._progress = Progress(
             SpinnerColumn(),
