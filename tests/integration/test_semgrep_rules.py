@@ -299,3 +299,35 @@ def test_django_debug_rule_is_limited_to_settings_modules(tmp_path: Path) -> Non
         if result["check_id"].rsplit(".", 1)[-1] == "django-debug-enabled"
     }
     assert hits == {("settings.py", 1)}
+
+
+@pytest.mark.integration
+def test_semgrep_core_cli_agrees_with_the_python_cli() -> None:
+    # compliance runs `semgrep scan --experimental` (semgrep-core's own CLI, ~2 s less
+    # start-up); `semgrep --test` above checks the annotations with the Python CLI. Over
+    # every rule's test file, the residency code rules and the demo, both must report the
+    # same results, field for field (rule ids aside: the Python CLI prefixes the folder).
+    files = [
+        *sorted(p.relative_to(REPO_ROOT).as_posix() for p in SEMGREP_TESTS_DIR.glob("*.py")),
+        *sorted(
+            p.relative_to(REPO_ROOT).as_posix()
+            for p in (REPO_ROOT / "examples" / "services").rglob("*.py")
+        ),
+    ]
+    packs = ["--config", str(RULES_DIR), "--config", str(REPO_ROOT / "policies/residency/semgrep")]
+    common = [*OFFLINE_FLAGS, "--json", "--disable-nosem", *packs, "--", *files]
+
+    def results(*engine: str) -> list[str]:
+        proc = _run_semgrep("scan", *engine, *common)
+        report = _parse_json(proc)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert report["errors"] == [], json.dumps(report["errors"], indent=2)[:3000]
+        out = []
+        for item in report["results"]:
+            item["check_id"] = item["check_id"].rsplit(".", 1)[-1]
+            out.append(json.dumps(item, sort_keys=True))
+        return sorted(out)
+
+    python_cli = results()
+    assert len(python_cli) >= MIN_RULES * MIN_POSITIVES_PER_RULE
+    assert results("--experimental") == python_cli
