@@ -289,8 +289,8 @@ def assemble(
 def _shared_semgrep(
     work: Work, settings: ScanSettings, runner: ProcessRunner, root: Path
 ) -> SharedSemgrep | None:
-    """One semgrep process for our rule pack and the residency code rules: its start-up
-    (~1.9 s of CPU) is then paid once per scan, which a pre-commit hook feels."""
+    """One semgrep process for our rule pack and the residency code rules: its start-up and
+    its parse of each file are then paid once per scan."""
     users = [n for n in work.scanners if n in ("semgrep", "residency")]
     exe = find_executable("semgrep", settings.executables.get("semgrep"))
     if len(users) < 2 or exe is None:

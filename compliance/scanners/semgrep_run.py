@@ -186,7 +186,8 @@ def parse_envelope(stdout: bytes, *, prefix: str = "") -> Envelope:
 
 class SharedSemgrep:
     """One semgrep process for every adapter of a scan that needs one (our rule pack and the
-    residency code rules): semgrep's start-up (~1.9 s here) is paid once, not per adapter.
+    residency code rules): semgrep's start-up and its parse of each file (~0.2 s and up) are
+    paid once, not per adapter.
 
     Each participant submits its rule folder and files, or leaves (the runner makes every
     participant leave when its scanner ends, so nobody waits for a scanner that never asks).
