@@ -48,6 +48,7 @@ from compliance.scanners.keys import FileDigests, folder_digest, tool_identity
 from compliance.scanners.perfile import FileResults
 from compliance.scanners.process import ProcessRunner, describe_exit, find_executable
 from compliance.scanners.semgrep_run import (
+    ENGINE,
     OFFLINE_FLAGS,
     parse_envelope,
     run_batches,
@@ -75,7 +76,7 @@ class SemgrepScanner:
 
     def version(self, proc: ProcessRunner, settings: ScanSettings) -> str:
         done = proc.run(
-            [_executable(settings), "--version", *OFFLINE_FLAGS], tool=NAME, timeout_s=120
+            [_executable(settings), *ENGINE, "--version", *OFFLINE_FLAGS], tool=NAME, timeout_s=120
         )
         text = done.stdout.decode("utf-8", errors="replace").strip()
         if done.returncode != 0 or not text:

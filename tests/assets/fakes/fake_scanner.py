@@ -123,7 +123,7 @@ def _not_audited(request_path: str) -> dict[str, object]:
 
 def main(argv: list[str]) -> int:
     marker, tool, fault, *args = argv
-    if args[:1] == ["--version"] and tool in VERSIONS:
+    if "--version" in args and tool in VERSIONS:  # semgrep: `--experimental --version`
         sys.stdout.write(VERSIONS[tool])
         return 0
     match fault:
