@@ -12,6 +12,12 @@ exit codes and its JSON envelope; each adapter owns what the results mean.
   semgrep run over the demo's Python files took 2.16 s and now 0.19 s, over 2,020 files
   6.7 s and 3.2 s. osemgrep rejects what it does not support (exit 2/7, an `error`-level
   entry): a failure, never a silent pass.
+- `--max-target-bytes`: the inventory's own limit (2 MiB; bigger files are skipped there,
+  with the reason). osemgrep applies its default (1 MB) even to files named on the command
+  line, and drops them without a word: not in `paths.scanned`, no error.
+- Any file given but absent from `paths.scanned` (with no error of its own) gets an error
+  entry added to the JSON (`type` "not scanned", level "warn", `"added_by": "compliance"`),
+  so it becomes a skipped item with the reason, never a file reported clean.
 - Files are passed explicitly (given a folder, semgrep silently skips tests/, build/ and
   .gitignored paths), split into as few command lines as the kernel allows.
 - Exit 0 (ran) or 1 (findings with --error, not used); anything else failed. Per-file
@@ -31,6 +37,7 @@ from typing import Any
 import yaml
 
 from compliance.errors import ScannerFailure
+from compliance.inventory import MAX_FILE_BYTES
 from compliance.scanners.process import (
     Completed,
     ProcessRunner,
@@ -59,6 +66,8 @@ def scan_command(exe: str, rules: Path | Sequence[Path], jobs: int) -> list[str]
         *OFFLINE_FLAGS,
         *KEEP_SUPPRESSED,
         "--quiet",
+        "--max-target-bytes",
+        str(MAX_FILE_BYTES),
         "--jobs",
         str(max(1, jobs)),
     ]
@@ -93,7 +102,7 @@ def run_batches(
     error before its stderr."""
     for chunk in chunks(files, argv_budget() - sum(arg_cost(a) for a in command)):
         done = proc.run([*command, "--", *chunk], tool=tool, timeout_s=timeout_s, cwd=cwd)
-        yield Batch(tuple(chunk), _checked(done, prefix, detail_from_json))
+        yield Batch(tuple(chunk), note_unscanned(_checked(done, prefix, detail_from_json), chunk))
 
 
 def chunks(files: Sequence[str], budget: int) -> list[list[str]]:
@@ -122,6 +131,42 @@ def _checked(done: Completed, prefix: str, detail_from_json: bool) -> bytes:
         detail = summary or done.stderr_tail() or "no detail"
         raise ScannerFailure(f"{prefix}semgrep failed ({describe_exit(done.returncode)}): {detail}")
     return done.stdout
+
+
+def note_unscanned(stdout: bytes, given: Sequence[str]) -> bytes:
+    """semgrep's JSON, with a "not scanned" error for each file of `given` it neither lists
+    in `paths.scanned` nor reports an error about. Unchanged when it scanned them all (or
+    printed no `paths.scanned`, or no JSON object: parse_envelope judges that)."""
+    try:
+        data = json.loads(stdout)
+    except (ValueError, RecursionError):
+        return stdout
+    paths = data.get("paths") if isinstance(data, dict) else None
+    scanned = paths.get("scanned") if isinstance(paths, dict) else None
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(scanned, list) or not isinstance(errors, list):
+        return stdout
+    said = {_clean(p) for p in scanned} | {
+        _clean(e.get("path")) for e in errors if isinstance(e, dict)
+    }
+    missing = [name for name in given if name not in said]
+    if not missing:
+        return stdout
+    errors += [
+        {
+            "type": "not scanned",
+            "level": "warn",
+            "path": name,
+            "message": "semgrep was given this file but did not scan it, and said nothing",
+            "added_by": "compliance",
+        }
+        for name in missing
+    ]
+    return json.dumps(data).encode("utf-8")
+
+
+def _clean(path: object) -> str | None:
+    return path.removeprefix("./") if isinstance(path, str) else None
 
 
 def _error_summary(stdout: bytes) -> str | None:

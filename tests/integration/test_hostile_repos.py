@@ -367,3 +367,22 @@ def test_a_hostile_catalog_info_name_is_skipped_not_a_service(tmp_path: Path) ->
     init = CliRunner().invoke(cli, ["threatmodel", "init", str(repo)])
     assert init.exit_code != 5, init.output
     assert not (tmp_path / "victim").exists()
+
+
+# --- a Python file over semgrep's own size limit -----------------------------------------
+
+
+def test_a_python_file_over_one_megabyte_is_still_scanned_by_semgrep(tmp_path: Path) -> None:
+    # semgrep-core's CLI drops a file over its default --max-target-bytes (1 MB) silently,
+    # even when it is named on the command line; the inventory's limit (2 MiB) is ours.
+    finding = 'import os\npassword = os.environ.get("DB_PASSWORD", "hunter2")\n'
+    padding = ("# " + "x" * 98 + "\n") * 11_000
+    write(tmp_path, "svc/big.py", finding + padding)
+    write(tmp_path, "svc/small.py", finding)
+    assert (tmp_path / "svc/big.py").stat().st_size > 1_000_000
+    outcome = scan(tmp_path, "--scanner", "semgrep", "--format", "json")
+    assert outcome.code in (0, 1), outcome.stderr
+    data = json.loads(outcome.stdout)
+    hits = {f["path"] for f in data["findings"] if f["rule_id"] == "hardcoded-credential-default"}
+    assert hits == {"svc/big.py", "svc/small.py"}
+    assert data["skipped"] == []

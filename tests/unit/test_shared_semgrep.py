@@ -11,7 +11,7 @@ import pytest
 
 from compliance.errors import ScannerFailure
 from compliance.scanners.process import Completed
-from compliance.scanners.semgrep_run import SharedSemgrep
+from compliance.scanners.semgrep_run import SharedSemgrep, note_unscanned, parse_envelope
 
 
 class FakeSemgrep:
@@ -122,3 +122,47 @@ def test_submitting_twice_or_as_a_stranger_is_a_bug(tmp_path: Path) -> None:
     session = shared(FakeSemgrep({"ours": ["a"]}), "semgrep")
     with pytest.raises(ValueError, match="not waiting"):
         session.submit("bandit", tmp_path, ["x.py"])
+
+
+def _doc(scanned: list[str] | None, errors: list[dict[str, Any]] | None = None) -> bytes:
+    body: dict[str, Any] = {"version": "1.185.0", "results": [], "errors": errors or []}
+    if scanned is not None:
+        body["paths"] = {"scanned": scanned}
+    return json.dumps(body).encode()
+
+
+def test_a_file_semgrep_silently_did_not_scan_becomes_a_per_file_error() -> None:
+    # osemgrep drops a file over --max-target-bytes without a word: not in paths.scanned.
+    out = note_unscanned(_doc(["./a.py"]), ["a.py", "big.py"])
+    envelope = parse_envelope(out)
+    assert [(e.path, e.kind) for e in envelope.file_errors] == [("big.py", "not scanned")]
+    assert json.loads(out)["errors"][0]["added_by"] == "compliance"
+
+
+def test_files_scanned_or_with_their_own_error_are_left_alone() -> None:
+    syntax = {"level": "warn", "path": "bad.py", "type": "Syntax error", "message": "m"}
+    doc = _doc(["a.py"], [syntax])
+    assert note_unscanned(doc, ["a.py", "bad.py"]) == doc
+    no_paths = _doc(None)
+    assert note_unscanned(no_paths, ["a.py"]) == no_paths  # nothing to compare against
+    assert note_unscanned(b"not json", ["a.py"]) == b"not json"  # parse_envelope fails it
+
+
+def test_the_shared_run_reports_an_unscanned_file_to_its_participant(tmp_path: Path) -> None:
+    class Dropping(FakeSemgrep):
+        def run(self, argv: Any, **kwargs: Any) -> Completed:
+            done = super().run(argv, **kwargs)
+            body = json.loads(done.stdout)
+            files = argv[argv.index("--") + 1 :]
+            body["paths"] = {"scanned": [f for f in files if f != "big.py"]}
+            body["results"] = [r for r in body["results"] if r["path"] != "big.py"]
+            return Completed(done.argv, 0, json.dumps(body).encode(), b"", 0.0)
+
+    ours = pack(tmp_path, "semgrep", ["r1"])
+    run = shared(Dropping({"semgrep": ["r1"]}), "semgrep")
+    batch = run.submit("semgrep", ours, ["a.py", "big.py"])()
+    errors = json.loads(batch.stdout)["errors"]
+    assert {(e["path"], e["type"]) for e in errors} == {
+        ("a.py", "Syntax"),
+        ("big.py", "not scanned"),
+    }
