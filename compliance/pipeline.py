@@ -53,7 +53,6 @@ from compliance.scanners.keys import FileDigests
 from compliance.scanners.process import ProcessRunner, find_executable
 from compliance.scanners.registry import REGISTRY
 from compliance.scanners.runner import Progress, ScannerOutcome, run_scanners
-from compliance.scanners.semgrep_run import SharedSemgrep
 from compliance.services import attributor, load_codeowners, repo_service
 from compliance.shard import ShardSpec, plan_names
 from compliance.work import Work, changed_work, full_work, sharded_work
@@ -209,7 +208,6 @@ def _execute(
         repo_inventory=prepared.inventory,
         digests=FileDigests(prepared.root),
     )
-    base = replace(base, semgrep=_shared_semgrep(work, settings, runner, prepared.root))
     jobs = [(REGISTRY[name](), replace(base, inventory=inventory)) for name, inventory in work.jobs]
     # Hashing the inputs (a full advisory database is ~0.3 s) needs nothing the scanners
     # produce: do it while they run, not after.
@@ -283,20 +281,6 @@ def assemble(
         inputs=inputs,
         context=RunContext(read_branch(prepared.root), _dirty(prepared.root, proc), ci),
         scope=scope,
-    )
-
-
-def _shared_semgrep(
-    work: Work, settings: ScanSettings, runner: ProcessRunner, root: Path
-) -> SharedSemgrep | None:
-    """One semgrep process for our rule pack and the residency code rules: its start-up and
-    its parse of each file are then paid once per scan."""
-    users = [n for n in work.scanners if n in ("semgrep", "residency")]
-    exe = find_executable("semgrep", settings.executables.get("semgrep"))
-    if len(users) < 2 or exe is None:
-        return None
-    return SharedSemgrep(
-        users, proc=runner, exe=exe, jobs=settings.jobs, timeout_s=settings.timeout_s, cwd=root
     )
 
 

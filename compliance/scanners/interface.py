@@ -15,7 +15,6 @@ from compliance.scanners.process import ProcessRunner
 if TYPE_CHECKING:
     from compliance.scanners.cache import ResultCache
     from compliance.scanners.keys import FileDigests
-    from compliance.scanners.semgrep_run import SharedSemgrep
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +54,6 @@ class ScanContext:
     repo_inventory: Inventory | None = None
     #: File digests shared by the scanners' cache keys (each file is read once).
     digests: FileDigests | None = None
-    #: One semgrep process for the adapters that need one (None: each runs its own).
-    semgrep: SharedSemgrep | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,7 +75,7 @@ def _run_one(
     progress.started(scanner.name)
     started = timer()
     try:
-        output = _cached_run(scanner, ctx, proc)
+        output = _output(scanner, ctx, proc)
     except NothingToScan as nothing:
         run = ScannerRun(
             scanner.name,
@@ -105,15 +105,6 @@ def _run_one(
     )
     progress.finished(run)
     return ScannerOutcome(run, output.findings, output.skipped, output.raw_outputs)
-
-
-def _cached_run(scanner: Scanner, ctx: ScanContext, proc: ProcessRunner) -> ScannerOutput:
-    """The scanner's output; then, whatever happened, nobody waits for it to use semgrep."""
-    try:
-        return _output(scanner, ctx, proc)
-    finally:
-        if ctx.semgrep is not None:
-            ctx.semgrep.leave(scanner.name)
 
 
 def _output(scanner: Scanner, ctx: ScanContext, proc: ProcessRunner) -> ScannerOutput:

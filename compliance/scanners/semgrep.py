@@ -103,19 +103,14 @@ class SemgrepScanner:
         todo = cached.lookup(files)
         raws: list[bytes] = []
         if todo:
-            # The scan's shared run (with the residency rules) gives this pack's results only.
-            batches = (
-                [ctx.semgrep.submit(NAME, rules, todo)()]
-                if ctx.semgrep is not None
-                else run_batches(
-                    proc,
-                    base,
-                    todo,
-                    tool=NAME,
-                    timeout_s=ctx.settings.timeout_s,
-                    cwd=ctx.root,
-                    detail_from_json=True,
-                )
+            batches = run_batches(
+                proc,
+                base,
+                todo,
+                tool=NAME,
+                timeout_s=ctx.settings.timeout_s,
+                cwd=ctx.root,
+                detail_from_json=True,
             )
             for batch in batches:
                 envelope = parse_envelope(batch.stdout)  # a run-wide error fails here

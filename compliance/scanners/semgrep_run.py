@@ -18,6 +18,10 @@ exit codes and its JSON envelope; each adapter owns what the results mean.
 - Any file given but absent from `paths.scanned` (with no error of its own) gets an error
   entry added to the JSON (`type` "not scanned", level "warn", `"added_by": "compliance"`),
   so it becomes a skipped item with the reason, never a file reported clean.
+- Each adapter runs its own semgrep: our pack over every Python file, the residency pack
+  over the few that use a cloud SDK. (One process for both ran every pack over every file;
+  once semgrep's start-up was 0.2 s that cost more than it saved: a cold scan of 2,000
+  Python files with a residency policy took 10.96 s shared, 7.92 s apart.)
 - Files are passed explicitly (given a folder, semgrep silently skips tests/, build/ and
   .gitignored paths), split into as few command lines as the kernel allows.
 - Exit 0 (ran) or 1 (findings with --error, not used); anything else failed. Per-file
@@ -28,13 +32,10 @@ exit codes and its JSON envelope; each adapter owns what the results mean.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from compliance.errors import ScannerFailure
 from compliance.inventory import MAX_FILE_BYTES
@@ -45,7 +46,6 @@ from compliance.scanners.process import (
     argv_budget,
     describe_exit,
 )
-from compliance.yamlsafe import safe_load
 
 OFFLINE_FLAGS = ("--metrics=off", "--disable-version-check")
 #: semgrep-core's CLI runs the scan itself instead of exec-ing the Python CLI (see above).
@@ -227,155 +227,3 @@ def parse_envelope(stdout: bytes, *, prefix: str = "") -> Envelope:
         file_errors.append(FileError(str(path), str(reason) if reason else None, message))
     version = data.get("version")
     return Envelope(tuple(data["results"]), tuple(file_errors), str(version) if version else None)
-
-
-class SharedSemgrep:
-    """One semgrep process for every adapter of a scan that needs one (our rule pack and the
-    residency code rules): semgrep's start-up and its parse of each file (~0.2 s and up) are
-    paid once, not per adapter.
-
-    Each participant submits its rule folder and files, or leaves (the runner makes every
-    participant leave when its scanner ends, so nobody waits for a scanner that never asks).
-    When no participant is pending, one process runs every submitted pack over the union of
-    the files, in a thread of its own, and each participant gets back a document with only
-    its rules' results and its files' per-file errors, as if it had run semgrep alone.
-    """
-
-    def __init__(
-        self,
-        participants: Collection[str],
-        *,
-        proc: ProcessRunner,
-        exe: str,
-        jobs: int,
-        timeout_s: float,
-        cwd: Path,
-    ) -> None:
-        self._pending = set(participants)
-        self._requests: dict[str, tuple[Path, tuple[str, ...]]] = {}
-        self._results: dict[str, Batch] = {}
-        self._error: ScannerFailure | None = None
-        self._done = threading.Event()
-        self._lock = threading.Lock()
-        self._proc, self._exe, self._jobs, self._timeout, self._cwd = (
-            proc,
-            exe,
-            jobs,
-            timeout_s,
-            cwd,
-        )
-
-    def submit(self, participant: str, rules: Path, files: Sequence[str]) -> Callable[[], Batch]:
-        """Ask for `rules` over `files`; call the returned function for the document."""
-        with self._lock:
-            if participant not in self._pending:
-                raise ValueError(f"{participant} is not waiting to use semgrep")
-            self._requests[participant] = (rules, tuple(files))
-            self._pending.discard(participant)
-            start = not self._pending
-        if start:
-            threading.Thread(target=self._run, name="semgrep", daemon=True).start()
-
-        def result() -> Batch:
-            # semgrep's own timeout bounds the run; this only guards against a participant
-            # that neither submits nor leaves (a bug), so a scan can never hang here.
-            if not self._done.wait(self._timeout * 2 + 60):
-                raise ScannerFailure("semgrep: the shared run never started")
-            if self._error is not None:
-                raise ScannerFailure(self._error.message, hint=self._error.hint)
-            return self._results[participant]
-
-        return result
-
-    def leave(self, participant: str) -> None:
-        """`participant` will not submit (or already has): never wait for it."""
-        with self._lock:
-            if participant not in self._pending:
-                return
-            self._pending.discard(participant)
-            start = not self._pending and bool(self._requests)
-        if start:
-            threading.Thread(target=self._run, name="semgrep", daemon=True).start()
-
-    def _run(self) -> None:
-        try:
-            self._results = self._run_all()
-        except ScannerFailure as failure:
-            self._error = failure
-        except Exception as exc:
-            self._error = ScannerFailure(f"semgrep: {type(exc).__name__}: {exc}")
-        finally:
-            self._done.set()
-
-    def _run_all(self) -> dict[str, Batch]:
-        owner = _rule_owners({name: rules for name, (rules, _) in self._requests.items()})
-        files = sorted({f for _, names in self._requests.values() for f in names})
-        packs = sorted({rules for rules, _ in self._requests.values()})
-        command = scan_command(self._exe, packs, self._jobs)
-        results: dict[str, list[Any]] = {name: [] for name in self._requests}
-        errors: dict[str, list[Any]] = {name: [] for name in self._requests}
-        version: str | None = None
-        wanted = {name: set(names) for name, (_, names) in self._requests.items()}
-        for batch in run_batches(
-            self._proc,
-            command,
-            files,
-            tool="semgrep",
-            timeout_s=self._timeout,
-            cwd=self._cwd,
-            detail_from_json=True,
-        ):
-            envelope = parse_envelope(batch.stdout)  # a run-wide error fails every participant
-            version = version or envelope.version
-            for item in envelope.results:
-                rule, path = _rule_and_path(item)
-                name = owner.get(rule)
-                if name is None:
-                    raise ScannerFailure(f"semgrep reported a rule it was not given: {rule!r}")
-                if path in wanted[name]:
-                    results[name].append(item)
-            data = json.loads(batch.stdout)
-            for error in data.get("errors") or []:
-                for name, names in wanted.items():
-                    if str(error.get("path", "")).removeprefix("./") in names:
-                        errors[name].append(error)
-        return {
-            name: Batch(
-                names,
-                json.dumps(
-                    {"version": version, "results": results[name], "errors": errors[name]}
-                ).encode("utf-8"),
-            )
-            for name, (_, names) in self._requests.items()
-        }
-
-
-def _rule_owners(packs: dict[str, Path]) -> dict[str, str]:
-    """Rule id -> the participant whose pack defines it (ids must not repeat across packs)."""
-    owners: dict[str, str] = {}
-    for name, folder in packs.items():
-        for path in sorted(folder.glob("*.y*ml")):
-            try:
-                data = safe_load(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-                raise ScannerFailure(f"semgrep: cannot read rule file {path}: {exc}") from None
-            rules = data.get("rules") if isinstance(data, dict) else None
-            for rule in rules if isinstance(rules, list) else []:
-                rule_id = rule.get("id") if isinstance(rule, dict) else None
-                if not isinstance(rule_id, str):
-                    continue
-                if owners.setdefault(rule_id, name) != name:
-                    raise ScannerFailure(
-                        f"semgrep: rule id {rule_id!r} is in two rule packs ({folder} and "
-                        f"the {owners[rule_id]} pack): run them apart or rename one"
-                    )
-    return owners
-
-
-def _rule_and_path(item: Any) -> tuple[str, str]:
-    if not isinstance(item, dict):
-        raise ScannerFailure("semgrep result is not an object")
-    check_id, path = item.get("check_id"), item.get("path")
-    if not isinstance(check_id, str) or not isinstance(path, str):
-        raise ScannerFailure("semgrep result lacks its check_id or path")
-    return check_id.rsplit(".", 1)[-1], path.removeprefix("./")

@@ -13,6 +13,7 @@ Oddities this adapter owns:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 from compliance import __version__
@@ -26,13 +27,11 @@ from compliance.scanners.keys import FileDigests, code_digest, folder_digest, to
 from compliance.scanners.process import ProcessRunner, find_executable
 from compliance.scanners.residency.code import (
     candidate_files,
-    parse_batches,
     rules_dir,
     run_code_rules,
     semgrep_executable,
 )
 from compliance.scanners.residency.findings import NAME, residency_findings
-from compliance.scanners.semgrep_run import scan_command
 
 #: Only used when the policy has no exception, so no expiry is ever compared with it.
 _NO_DATE = date.min
@@ -101,27 +100,11 @@ class ResidencyScanner:
             raise NothingToScan("no infrastructure files and no code using a cloud SDK")
         exe = semgrep_executable(ctx.settings.executables) if code_files else ""
         rules = rules_dir(ctx.settings.policy_dir)
-        # Ask the scan's shared semgrep run first, so it starts while Terraform is resolved.
-        shared = (
-            ctx.semgrep.submit(NAME, rules, code_files)
-            if ctx.semgrep is not None and code_files
-            else None
-        )
-        # Imported here: the Terraform parser (hcl2, lark) costs every command 35 ms to import.
-        from compliance.residency.collect import collect_placements  # noqa: PLC0415 - lazy
-
-        collected = collect_placements(ctx.root, inventory, policy.tables, policy.service_tag)
-        placements = collected.placements
-        skipped = collected.skipped
-        version = __version__
-        commands: tuple[tuple[str, ...], ...] = ()
-        raws: tuple[bytes, ...] = ()
-        if code_files:
-            if shared is not None:
-                base = scan_command(exe, rules, ctx.settings.jobs)
-                code = parse_batches([shared()], ctx.root, policy.tables, base)
-            else:
-                code = run_code_rules(
+        with ThreadPoolExecutor(max_workers=1) as background:
+            # semgrep runs over the cloud code while Terraform & co. are resolved here.
+            running = (
+                background.submit(
+                    run_code_rules,
                     ctx.root,
                     code_files,
                     proc=proc,
@@ -131,6 +114,20 @@ class ResidencyScanner:
                     timeout_s=ctx.settings.timeout_s,
                     tables=policy.tables,
                 )
+                if code_files
+                else None
+            )
+            # Imported here: the Terraform parser (hcl2, lark) costs every command 35 ms.
+            from compliance.residency.collect import collect_placements  # noqa: PLC0415 - lazy
+
+            collected = collect_placements(ctx.root, inventory, policy.tables, policy.service_tag)
+            code = running.result() if running is not None else None
+        placements = collected.placements
+        skipped = collected.skipped
+        version = __version__
+        commands: tuple[tuple[str, ...], ...] = ()
+        raws: tuple[bytes, ...] = ()
+        if code is not None:
             placements += code.placements
             skipped += code.skipped
             commands, raws = code.commands, code.raw_outputs
