@@ -3,6 +3,8 @@
     python benchmarks/generate_repo.py OUT --python 2000 --terraform 200 --services 20
     python benchmarks/generate_repo.py OUT --python 4000 --terraform 0 --services 4 \
         --dockerfiles 3 --workflows 4          # the "large Python repo" shape
+    python benchmarks/generate_repo.py OUT --residency 3   # + a residency policy and 3
+                                                           #   modules using boto3
 
 Python files are realistic-looking modules of 40-120 lines, about one in ten with a
 problem bandit or our semgrep rules report; Terraform files hold a few resources, some
@@ -195,6 +197,37 @@ def generate(
             (wf / f"ci-{i}.yml").write_text(WORKFLOW.format(i=i))
 
 
+RESIDENCY_POLICY = """\
+version: 1
+severity: high
+unresolved_severity: medium
+rules:
+  - id: pii-eu-only
+    description: Personal data of customers stays in the EEA.
+    data_classification: [pii]
+    allowed:
+      aws: [eu]
+"""
+
+CLOUD_MODULE = """\
+import boto3
+
+s3 = boto3.client("s3", region_name="{region}")
+"""
+
+
+def add_residency(out: Path, cloud_modules: int, services: int) -> None:
+    """A residency policy, and `cloud_modules` modules that name an AWS region."""
+    (out / "policies").mkdir(parents=True, exist_ok=True)
+    (out / "policies" / "residency.yaml").write_text(RESIDENCY_POLICY)
+    regions = ("eu-west-1", "us-east-1", "eu-central-1")
+    for i in range(cloud_modules):
+        service = f"svc{i % services:02d}"
+        path = out / "services" / service / service / f"storage_{i}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(CLOUD_MODULE.format(region=regions[i % len(regions)]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
@@ -203,6 +236,9 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=20)
     parser.add_argument("--dockerfiles", type=int, default=None, help="default: one per service")
     parser.add_argument("--workflows", type=int, default=2)
+    parser.add_argument(
+        "--residency", type=int, default=0, help="a residency policy and N modules using boto3"
+    )
     args = parser.parse_args()
     generate(
         args.out,
@@ -212,6 +248,8 @@ def main() -> None:
         dockerfiles=args.services if args.dockerfiles is None else args.dockerfiles,
         workflows=args.workflows,
     )
+    if args.residency:
+        add_residency(args.out, args.residency, args.services)
 
 
 if __name__ == "__main__":
