@@ -99,7 +99,7 @@ def run_code_rules(
 def parse_batches(
     batches: Iterable[Batch], root: Path, tables: RegionTables, base: Sequence[str]
 ) -> CodeRun:
-    """The placements of semgrep's runs (our own process, or the scan's shared one)."""
+    """The placements of semgrep's runs."""
     placements: list[Placement] = []
     skipped: list[Skip] = []
     commands: list[tuple[str, ...]] = []
