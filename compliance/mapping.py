@@ -28,6 +28,7 @@ import fnmatch
 import functools
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -37,6 +38,7 @@ from compliance.model import (
     Finding,
     ScannerRun,
     ScannerStatus,
+    Skip,
 )
 from compliance.policy.catalogue import Automation, Catalogue, Control, control_sort_key
 from compliance.policy.mapping_rules import (
@@ -117,15 +119,24 @@ def evaluate_controls(
     rules: MappingRules,
     findings: Sequence[Finding],
     scanners: Sequence[ScannerRun],
+    skipped: Sequence[Skip] = (),
 ) -> tuple[ControlResult, ...]:
-    """One result per catalogue control, in the catalogue's order (framework, natural id)."""
+    """One result per catalogue control, in the catalogue's order (framework, natural id).
+
+    A passed control whose scanners could not analyse some inputs (`skipped` items with
+    their tool) stays passed (a file that does not parse should not hide every finding
+    elsewhere), and its reason says how many inputs its evidence lacks, so nobody reads it
+    as covering everything."""
     runs = {run.name: run for run in scanners}
+    unread = Counter(s.tool for s in skipped if s.tool is not None)
     by_control: dict[str, list[Finding]] = {}
     for finding in findings:
         for control_id in finding.controls:
             by_control.setdefault(control_id, []).append(finding)
     return tuple(
-        _evaluate(control, rules.for_control(control.id), by_control.get(control.id, []), runs)
+        _evaluate(
+            control, rules.for_control(control.id), by_control.get(control.id, []), runs, unread
+        )
         for control in sorted(catalogue.controls, key=lambda c: control_sort_key(c.id))
     )
 
@@ -135,6 +146,7 @@ def _evaluate(
     rules: tuple[MappingRule, ...],
     mapped: list[Finding],
     runs: dict[str, ScannerRun],
+    unread: Counter[str],
 ) -> ControlResult:
     def result(status: ControlStatus, reason: str | None, failing: list[Finding]) -> ControlResult:
         return ControlResult(
@@ -165,6 +177,11 @@ def _evaluate(
     gaps = sorted({gap for rule in rules for gap in scanner_gaps(rule, runs)})
     if gaps:
         return result(ControlStatus.NOT_ASSESSED, "; ".join(gaps), [])
+    tools = sorted({name for rule in rules for name in rule.scanners if unread[name]})
+    if tools:
+        counts = ", ".join(f"{name} {unread[name]}" for name in tools)
+        gap = f"inputs its scanners could not analyse: {counts} (see skipped)"
+        note = f"{note}; {gap}" if note else gap
     return result(ControlStatus.PASSED, note, [])
 
 

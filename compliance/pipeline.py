@@ -256,13 +256,13 @@ def assemble(
         waivers = tuple(w for w in waivers if w.state is not WaiverState.STALE)
     findings, baseline = apply_baseline(findings, policies.baseline, policies.gate.mode)
     runs = tuple(o.run for o in outcomes)
-    controls = evaluate_controls(
-        policies.controls.catalogue, policies.controls.rules, findings, runs
-    )
     skips = {*prepared.skipped, *(s for o in outcomes for s in o.skipped)}
     if scope is not None:
         skips = {s for s in skips if s.path in keep}
     skipped = tuple(sorted(skips, key=lambda s: (s.path, s.tool or "", s.reason)))
+    controls = evaluate_controls(
+        policies.controls.catalogue, policies.controls.rules, findings, runs, skipped
+    )
     verdict = evaluate_gate(findings, runs, controls, services, policies.gate, fail_on=fail_on)
     return ScanResult(
         tool=ToolInfo("compliance", __version__),

@@ -18,6 +18,7 @@ from compliance.model import (
     ScannerRun,
     ScannerStatus,
     Severity,
+    Skip,
     Suppression,
     SuppressionKind,
 )
@@ -329,3 +330,28 @@ def test_a_rule_selects_only_findings_of_its_own_scanners() -> None:
     )
     (other,) = map_findings([finding("semgrep", "y", category="x")], loose)
     assert other.controls == ()
+
+
+def test_a_passed_control_says_which_inputs_its_scanners_could_not_analyse() -> None:
+    skipped = (
+        Skip("svc/new.py", "bandit could not analyse it: syntax error", tool="bandit"),
+        Skip("svc/big.py", "semgrep could not analyse it: Timeout", tool="semgrep"),
+        Skip("svc/other.py", "bandit could not analyse it: syntax error", tool="bandit"),
+        Skip("charts/api", "Helm chart not scanned", tool="checkov"),
+        Skip("huge.bin", "larger than 2 MiB"),  # no tool: the inventory's
+    )
+    results = by_id(evaluate_controls(POLICY.catalogue, POLICY.rules, (), ok(*ALL), skipped))
+    only_bandit = evaluate_controls(
+        POLICY.catalogue, rules(findings_rule()), (), ok("bandit"), skipped
+    )
+    cc81 = by_id(only_bandit)["CC8.1"]
+    assert cc81.status is ControlStatus.PASSED
+    assert cc81.reason == "inputs its scanners could not analyse: bandit 2 (see skipped)"
+    a828 = results["A.8.28"]  # secure coding: bandit and semgrep
+    assert a828.status is ControlStatus.PASSED
+    assert a828.reason is not None and "bandit 2, semgrep 1 (see skipped)" in a828.reason
+    clean = by_id(evaluate_controls(POLICY.catalogue, POLICY.rules, (), ok(*ALL)))
+    assert {r.id for r in clean.values() if r.status is ControlStatus.PASSED} == {
+        r.id for r in results.values() if r.status is ControlStatus.PASSED
+    }
+    assert all(r.reason is None for r in clean.values() if r.status is ControlStatus.PASSED)
