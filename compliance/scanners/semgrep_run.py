@@ -17,7 +17,10 @@ exit codes and its JSON envelope; each adapter owns what the results mean.
   line, and drops them without a word: not in `paths.scanned`, no error.
 - Any file given but absent from `paths.scanned` (with no error of its own) gets an error
   entry added to the JSON (`type` "not scanned", level "warn", `"added_by": "compliance"`),
-  so it becomes a skipped item with the reason, never a file reported clean.
+  so it becomes a skipped item with the reason, never a file reported clean; a run that
+  scanned none of its files is a failure (semgrep 1.80's semgrep-core CLI did that: exit 0,
+  no results, no errors). pyproject.toml asks for semgrep >= 1.100, the oldest whose
+  semgrep-core CLI we found to agree with the Python CLI.
 - Each adapter runs its own semgrep: our pack over every Python file, the residency pack
   over the few that use a cloud SDK. (One process for both ran every pack over every file;
   once semgrep's start-up was 0.2 s that cost more than it saved: a cold scan of 2,000
@@ -137,7 +140,8 @@ def _checked(done: Completed, prefix: str, detail_from_json: bool) -> bytes:
 def note_unscanned(stdout: bytes, given: Sequence[str]) -> bytes:
     """semgrep's JSON, with a "not scanned" error for each file of `given` it neither lists
     in `paths.scanned` nor reports an error about. Unchanged when it scanned them all (or
-    printed no `paths.scanned`, or no JSON object: parse_envelope judges that)."""
+    printed no `paths.scanned`, or no JSON object: parse_envelope judges that);
+    ScannerFailure when it scanned none of them."""
     try:
         data = json.loads(stdout)
     except (ValueError, RecursionError):
@@ -153,6 +157,13 @@ def note_unscanned(stdout: bytes, given: Sequence[str]) -> bytes:
     missing = [name for name in given if name not in said]
     if not missing:
         return stdout
+    if len(missing) == len(given):
+        # Not a file it could not read: a semgrep that scans nothing it is given (1.80's
+        # semgrep-core CLI did that) must not pass as N skipped files.
+        raise ScannerFailure(
+            f"semgrep scanned none of the {len(given)} file(s) it was given "
+            f"(semgrep {str(data.get('version') or '?')[:40]}; compliance needs semgrep >= 1.100)"
+        )
     errors += [
         {
             "type": "not scanned",

@@ -120,3 +120,9 @@ def test_a_failed_run_is_a_failure_with_semgrep_s_own_reason(tmp_path: Path) -> 
                 detail_from_json=True,
             )
         )
+
+
+def test_a_semgrep_that_scanned_none_of_its_files_fails() -> None:
+    # semgrep 1.80's semgrep-core CLI: exit 0, no results, no errors, `scanned: []`.
+    with pytest.raises(ScannerFailure, match="scanned none of the 2 file"):
+        note_unscanned(_doc([]), ["a.py", "b.py"])
