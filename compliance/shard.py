@@ -142,7 +142,11 @@ def plan_names(
     inventory: Inventory, services: Sequence[Service], scanners: Sequence[str]
 ) -> tuple[str, ...]:
     """Every unit's name, sorted: what a partial records and `merge` checks it against."""
-    return tuple(sorted(u.name for u in plan_units(inventory, services, scanners)))
+    return _names(plan_units(inventory, services, scanners))
+
+
+def _names(units: Iterable[Unit]) -> tuple[str, ...]:
+    return tuple(sorted(u.name for u in units))
 
 
 def assign(units: Sequence[Unit], count: int) -> list[list[Unit]]:
@@ -171,7 +175,7 @@ def shard_work(
     return ShardWork(
         spec,
         tuple(assign(units, spec.count)[spec.index - 1]),
-        plan=tuple(sorted(u.name for u in units)),
+        plan=_names(units),
     )
 
 
