@@ -92,7 +92,9 @@ class SemgrepScanner:
         rules = rules_dir(ctx.settings)
         base = scan_command(exe, rules, ctx.settings.jobs)
         identity, version = tool_identity(exe, NAME)
-        options = [a for a in base[1:] if a not in ("--jobs", str(ctx.settings.jobs))]
+        # The key: every option but the executable (its identity is hashed) and the job
+        # count (the results do not depend on it).
+        options = scan_command("semgrep", rules, 1)[1:]
         cached = FileResults(
             NAME,
             cache_key(identity, folder_digest(rules), *options),
